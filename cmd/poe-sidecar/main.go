@@ -1,0 +1,193 @@
+// Command poe-sidecar signs editors in to Poe and streams chat completions to
+// them over JSON-RPC on stdin and stdout, the way a language server runs.
+//
+// main wires flags, standard streams and the logger; the protocol lives in
+// package rpc, sign-in in package auth and Poe's API in package provider.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/poe-sidecar/poe-sidecar/auth"
+	"github.com/poe-sidecar/poe-sidecar/rpc"
+)
+
+// version is set at build time with -ldflags "-X main.version=...". When it
+// is not, the module version from the build info is used.
+var version = ""
+
+const usage = `poe-sidecar: Poe sign-in and chat for editors, over JSON-RPC on stdio.
+
+Usage:
+  poe-sidecar [flags]          serve the protocol on stdin/stdout (what editors run)
+  poe-sidecar --stdio [flags]  the same; vscode-languageclient adds --stdio
+  poe-sidecar demo             sign in, list models and stream a chat against a
+                               local fake Poe, with no account and no network
+  poe-sidecar version          print the version
+  poe-sidecar help             print this help
+
+Flags:
+  --log-stderr            write logs to stderr instead of the log file
+  --log-file PATH         write logs to PATH (default: %s)
+  --log-level LEVEL       debug, info, warn or error (default: info; the editor's
+                          initializationOptions.logLevel overrides it)
+  --max-message-size N    largest message body read from the editor, in bytes
+                          (default: %d); a larger frame ends the session
+
+Environment:
+  POE_API_KEY             use this key instead of the stored one
+  POE_BASE_URL            Poe's API base URL (default: %s)
+  POE_OAUTH_AUTHORIZE_URL, POE_OAUTH_TOKEN_URL, POE_OAUTH_CLIENT_ID
+                          point browser sign-in elsewhere (tests, proxies)
+  XDG_DATA_HOME           the key is stored in $XDG_DATA_HOME/poe-sidecar/auth.json
+  XDG_STATE_HOME          logs go to $XDG_STATE_HOME/poe-sidecar/
+  HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE work as in every Go program.
+
+Protocol: docs/protocol.md in the source repository.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version", "--version":
+			fmt.Fprintln(stdout, "poe-sidecar", buildVersion())
+			return 0
+		case "help", "-h", "-help", "--help":
+			printUsage(stdout)
+			return 0
+		case "demo":
+			return runDemo(args[1:], stdout, stderr)
+		}
+	}
+
+	flags := flag.NewFlagSet("poe-sidecar", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	flags.Bool("stdio", true, "")
+	logStderr := flags.Bool("log-stderr", false, "")
+	logFile := flags.String("log-file", "", "")
+	logLevel := flags.String("log-level", "info", "")
+	maxMessage := flags.Int("max-message-size", rpc.DefaultMaxMessageSize, "")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "poe-sidecar: %v\nRun 'poe-sidecar help' for usage.\n", err)
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "poe-sidecar: unknown command %q\nRun 'poe-sidecar help' for usage.\n", flags.Arg(0))
+		return 2
+	}
+
+	level := new(slog.LevelVar)
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "poe-sidecar: invalid --log-level %q: use debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	logger, logPath, closeLog := openLog(*logStderr, *logFile, level, stderr)
+	defer closeLog()
+
+	return serve(stdin, stdout, serveOptions{
+		logger:     logger,
+		logPath:    logPath,
+		level:      level,
+		maxMessage: *maxMessage,
+	})
+}
+
+type serveOptions struct {
+	logger     *slog.Logger
+	logPath    string
+	level      *slog.LevelVar
+	maxMessage int
+}
+
+// serve runs one session until the editor sends exit or closes stdin, and
+// returns the exit status.
+func serve(stdin io.Reader, stdout io.Writer, opts serveOptions) int {
+	logger := opts.logger
+	credPath, err := auth.DefaultPath()
+	if err != nil {
+		logger.Error("cannot locate the credential file", "error", err)
+		return 1
+	}
+	logger.Info("starting", "version", buildVersion(), "pid", os.Getpid(), "credentials", credPath)
+
+	stream := rpc.NewStream(stdin, stdout, nil, opts.maxMessage, logger)
+	server := rpc.NewServer(rpc.Config{
+		Version:        buildVersion(),
+		LogFile:        opts.logPath,
+		LogLevel:       opts.level,
+		Logger:         logger,
+		CredentialPath: credPath,
+		Getenv:         os.Getenv,
+		OpenBrowser:    openBrowser,
+	})
+	conn := jsonrpc2.NewConn(context.Background(), stream, server, jsonrpc2.SetLogger(libraryLogger{logger}))
+
+	select {
+	case <-conn.DisconnectNotify():
+		logger.Info("stdin closed; stopping")
+	case <-server.Exited():
+		logger.Info("exit received; stopping")
+	}
+	_ = conn.Close()
+
+	// Streams and sign-in waits end at once when cancelled; the bound only
+	// guards against a stuck handler keeping the process alive.
+	closed := make(chan struct{})
+	go func() {
+		if err := server.Close(); err != nil {
+			logger.Warn("close failed", "error", err)
+		}
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+		logger.Warn("requests still running after one second; exiting anyway")
+	}
+
+	if err := stream.Err(); err != nil {
+		logger.Error("ending the session", "error", err)
+		return 1
+	}
+	return server.ExitCode()
+}
+
+// libraryLogger routes jsonrpc2's own log lines (protocol errors, responses
+// to unknown requests) into the structured log instead of stderr.
+type libraryLogger struct{ logger *slog.Logger }
+
+func (l libraryLogger) Printf(format string, v ...any) {
+	l.logger.Debug(fmt.Sprintf(format, v...), "component", "jsonrpc2")
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, usage, defaultLogPath(), rpc.DefaultMaxMessageSize, rpc.DefaultBaseURL)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}

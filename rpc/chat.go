@@ -1,0 +1,194 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/poe-sidecar/poe-sidecar/provider"
+)
+
+// finishCancelled is the finishReason of a stream the editor stopped.
+const finishCancelled = "cancelled"
+
+// errStoppedByUser is the cancellation cause of a stream ended by chat/cancel
+// or by shutdown, as opposed to $/cancelRequest on the chat/send request.
+var errStoppedByUser = errors.New("stream stopped by chat/cancel")
+
+type chatSendParams struct {
+	StreamID    *string            `json:"streamId"`
+	Model       *string            `json:"model"`
+	Messages    []chatMessageParam `json:"messages"`
+	Temperature *float64           `json:"temperature"`
+	MaxTokens   *int               `json:"maxTokens"`
+}
+
+type chatMessageParam struct {
+	Role    *string `json:"role"`
+	Content *string `json:"content"`
+}
+
+type chatResult struct {
+	StreamID     string          `json:"streamId"`
+	Text         string          `json:"text"`
+	FinishReason string          `json:"finishReason"`
+	Usage        *provider.Usage `json:"usage,omitempty"`
+}
+
+// streamEvent is the params of a chat/stream notification.
+type streamEvent struct {
+	StreamID     string          `json:"streamId"`
+	Seq          int             `json:"seq"`
+	Delta        string          `json:"delta,omitempty"`
+	Done         bool            `json:"done,omitempty"`
+	FinishReason string          `json:"finishReason,omitempty"`
+	Usage        *provider.Usage `json:"usage,omitempty"`
+	Error        *jsonrpc2.Error `json:"error,omitempty"`
+}
+
+// chatStream is one live chat/send.
+type chatStream struct {
+	stop context.CancelCauseFunc
+}
+
+func (s *Server) chatSend(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+	var p chatSendParams
+	if err := decodeParams(req, &p); err != nil {
+		return nil, err
+	}
+	chatReq, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	streamID := *p.StreamID
+
+	streamCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	st := &chatStream{stop: cancel}
+	s.mu.Lock()
+	if _, dup := s.streams[streamID]; dup {
+		s.mu.Unlock()
+		return nil, invalidParams("streamId", "%q is already used by a live stream; choose an id unique among your live streams", streamID)
+	}
+	s.streams[streamID] = st
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.streams, streamID)
+		s.mu.Unlock()
+	}()
+
+	// From here on the stream exists, so it ends with exactly one done
+	// notification, whatever happens.
+	var (
+		text strings.Builder
+		seq  int
+	)
+	result, err := s.relay(streamCtx, chatReq, func(delta string) {
+		text.WriteString(delta)
+		s.notify("chat/stream", streamEvent{StreamID: streamID, Seq: seq, Delta: delta})
+		seq++
+	})
+
+	done := streamEvent{StreamID: streamID, Seq: seq, Done: true}
+	switch {
+	case err == nil:
+		done.FinishReason = result.FinishReason
+		done.Usage = result.Usage
+		s.notify("chat/stream", done)
+		return chatResult{StreamID: streamID, Text: text.String(), FinishReason: result.FinishReason, Usage: result.Usage}, nil
+
+	case errors.Is(context.Cause(streamCtx), errStoppedByUser):
+		done.FinishReason = finishCancelled
+		s.notify("chat/stream", done)
+		return chatResult{StreamID: streamID, Text: text.String(), FinishReason: finishCancelled}, nil
+
+	case ctx.Err() != nil:
+		// $/cancelRequest on this chat/send, or the session ending.
+		done.FinishReason = finishCancelled
+		s.notify("chat/stream", done)
+		return nil, errCancelled
+
+	default:
+		done.Error = toWireError(err)
+		s.notify("chat/stream", done)
+		s.logger.Info("chat stream failed", "streamId", streamID, "model", chatReq.Model, "chars", text.Len(), "error", err)
+		return nil, err
+	}
+}
+
+// relay streams one chat completion from Poe with the signed-in key.
+func (s *Server) relay(ctx context.Context, req provider.ChatRequest, onDelta func(string)) (provider.ChatResult, error) {
+	key, err := s.authService().APIKey()
+	if err != nil {
+		return provider.ChatResult{}, err
+	}
+	return s.client().ChatStream(ctx, key, req, onDelta)
+}
+
+type chatCancelParams struct {
+	StreamID *string `json:"streamId"`
+}
+
+func (s *Server) chatCancel(_ context.Context, req *jsonrpc2.Request) (any, error) {
+	var p chatCancelParams
+	if err := decodeParams(req, &p); err != nil {
+		return nil, err
+	}
+	if p.StreamID == nil || *p.StreamID == "" {
+		return nil, invalidParams("streamId", "is required: pass the streamId given to chat/send")
+	}
+
+	s.mu.Lock()
+	st, ok := s.streams[*p.StreamID]
+	s.mu.Unlock()
+	if ok {
+		st.stop(errStoppedByUser)
+	}
+	return map[string]bool{"cancelled": ok}, nil
+}
+
+var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true}
+
+// validate checks the chat/send params and converts them for the provider.
+func (p *chatSendParams) validate() (provider.ChatRequest, error) {
+	switch {
+	case p.StreamID == nil:
+		return provider.ChatRequest{}, invalidParams("streamId", "is required: choose a string unique among your live streams")
+	case *p.StreamID == "":
+		return provider.ChatRequest{}, invalidParams("streamId", "must not be empty")
+	case p.Model == nil || strings.TrimSpace(*p.Model) == "":
+		return provider.ChatRequest{}, invalidParams("model", "is required: pass a model id from provider/models, such as \"Claude-Sonnet-4.6\"")
+	case len(p.Messages) == 0:
+		return provider.ChatRequest{}, invalidParams("messages", "must contain at least one message")
+	case p.Temperature != nil && (*p.Temperature < 0 || *p.Temperature > 2):
+		return provider.ChatRequest{}, invalidParams("temperature", "must be between 0 and 2, not %v", *p.Temperature)
+	case p.MaxTokens != nil && *p.MaxTokens < 1:
+		return provider.ChatRequest{}, invalidParams("maxTokens", "must be at least 1, not %d", *p.MaxTokens)
+	}
+
+	req := provider.ChatRequest{
+		Model:       *p.Model,
+		Messages:    make([]provider.Message, len(p.Messages)),
+		Temperature: p.Temperature,
+		MaxTokens:   p.MaxTokens,
+	}
+	for i, m := range p.Messages {
+		field := fmt.Sprintf("messages[%d]", i)
+		if m.Role == nil || !chatRoles[*m.Role] {
+			got := "missing"
+			if m.Role != nil {
+				got = fmt.Sprintf("%q", *m.Role)
+			}
+			return provider.ChatRequest{}, invalidParams(field+".role", `must be "system", "user" or "assistant", not %s`, got)
+		}
+		if m.Content == nil {
+			return provider.ChatRequest{}, invalidParams(field+".content", "is required and must be a string")
+		}
+		req.Messages[i] = provider.Message{Role: *m.Role, Content: *m.Content}
+	}
+	return req, nil
+}
