@@ -222,8 +222,7 @@ func TestModelsCancelled(t *testing.T) {
 	serverSawCancel := make(chan struct{})
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		close(serverSawRequest)
-		<-r.Context().Done()
-		close(serverSawCancel)
+		awaitCancel(t, r, serverSawCancel)
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {

@@ -24,6 +24,18 @@ func waitClosed(t *testing.T, done <-chan struct{}, what string) {
 	}
 }
 
+// awaitCancel blocks a handler until the client cancels its request and then closes
+// cancelled. The bound only keeps a broken test from hanging the server's Close.
+func awaitCancel(t *testing.T, r *http.Request, cancelled chan<- struct{}) {
+	t.Helper()
+	select {
+	case <-r.Context().Done():
+		close(cancelled)
+	case <-time.After(10 * time.Second):
+		t.Errorf("request to %s was not cancelled", r.URL.Path)
+	}
+}
+
 func TestChatStreamMidStreamErrors(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -223,8 +235,7 @@ func TestChatStreamStalled(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, chunk("Hel", ""))
 		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		close(serverSawCancel)
+		awaitCancel(t, r, serverSawCancel)
 	})
 	client := newClient(srv)
 	client.IdleTimeout = 200 * time.Millisecond
@@ -283,8 +294,7 @@ func TestChatStreamCallerCancel(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, chunk("Hel", ""))
 		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		close(serverSawCancel)
+		awaitCancel(t, r, serverSawCancel)
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -305,9 +315,10 @@ func TestChatStreamCancelBeforeHeaders(t *testing.T) {
 	serverSawRequest := make(chan struct{})
 	serverSawCancel := make(chan struct{})
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		// Reading the body lets the server notice when the client closes the connection.
+		checkChatRequest(t, r, defaultChatBody)
 		close(serverSawRequest)
-		<-r.Context().Done()
-		close(serverSawCancel)
+		awaitCancel(t, r, serverSawCancel)
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
@@ -326,8 +337,8 @@ func TestChatStreamCancelBeforeHeaders(t *testing.T) {
 func TestChatStreamHeaderTimeout(t *testing.T) {
 	serverSawCancel := make(chan struct{})
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
-		close(serverSawCancel)
+		checkChatRequest(t, r, defaultChatBody)
+		awaitCancel(t, r, serverSawCancel)
 	})
 	client := newClient(srv)
 	client.HeaderTimeout = 100 * time.Millisecond
