@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sourcegraph/jsonrpc2"
 
@@ -53,22 +56,20 @@ func invalidParams(field, format string, args ...any) *Error {
 	}
 }
 
-var (
-	errCancelled = &Error{Code: CodeRequestCancelled, Message: "request cancelled"}
-
-	errNotSignedIn = &Error{
-		Code:    CodeAuthRequired,
-		Message: "You are not signed in to Poe; sign in first.",
-		Data:    &ErrorData{Reason: "not_signed_in", Action: "signIn"},
-	}
-)
+var errCancelled = &Error{Code: CodeRequestCancelled, Message: "request cancelled"}
 
 // toWireError maps any error a handler returns to the JSON-RPC error sent to
 // the editor. It is the one place where Go errors become protocol errors, so
 // no plain error ever reaches an editor with code 0.
 func toWireError(err error) *jsonrpc2.Error {
 	e := classify(err)
-	wire := &jsonrpc2.Error{Code: e.Code, Message: e.Message}
+	message := e.Message
+	if e.Data != nil {
+		// Application errors are shown to users as they are, so they read as
+		// sentences; auth and provider word their errors Go-style.
+		message = sentence(message)
+	}
+	wire := &jsonrpc2.Error{Code: e.Code, Message: message}
 	if e.Data != nil {
 		raw, _ := json.Marshal(e.Data)
 		msg := json.RawMessage(raw)
@@ -152,4 +153,17 @@ func apiError(e *provider.Error) *Error {
 		data.Action = "signIn"
 	}
 	return &Error{Code: code, Message: e.Error(), Data: data}
+}
+
+// sentence capitalises the first letter of msg and ends it with a period.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
 }
