@@ -54,7 +54,10 @@ type chatStream struct {
 	stop context.CancelCauseFunc
 }
 
-func (s *Server) chatSend(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+// prepareChat checks the chat/send params and registers the stream on the
+// reading goroutine, so a chat/cancel or shutdown read right after the
+// request finds it. It returns the handler that relays the stream.
+func (s *Server) prepareChat(ctx context.Context, req *jsonrpc2.Request) (handlerFunc, error) {
 	var p chatSendParams
 	if err := decodeParams(req, &p); err != nil {
 		return nil, err
@@ -65,22 +68,30 @@ func (s *Server) chatSend(ctx context.Context, req *jsonrpc2.Request) (any, erro
 	}
 	streamID := *p.StreamID
 
-	streamCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	st := &chatStream{stop: cancel}
+	streamCtx, stop := context.WithCancelCause(ctx)
 	s.mu.Lock()
 	if _, dup := s.streams[streamID]; dup {
 		s.mu.Unlock()
+		stop(nil)
 		return nil, invalidParams("streamId", "%q is already used by a live stream; choose an id unique among your live streams", streamID)
 	}
-	s.streams[streamID] = st
+	s.streams[streamID] = &chatStream{stop: stop}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.streams, streamID)
-		s.mu.Unlock()
-	}()
 
+	return func(s *Server, ctx context.Context, _ *jsonrpc2.Request) (any, error) {
+		defer func() {
+			s.mu.Lock()
+			delete(s.streams, streamID)
+			s.mu.Unlock()
+			stop(nil)
+		}()
+		return s.streamChat(ctx, streamCtx, streamID, chatReq)
+	}, nil
+}
+
+// streamChat relays one stream to the editor. ctx is the chat/send request's
+// context and streamCtx its child that chat/cancel stops.
+func (s *Server) streamChat(ctx, streamCtx context.Context, streamID string, chatReq provider.ChatRequest) (any, error) {
 	// From here on the stream exists, so it ends with exactly one done
 	// notification, whatever happens.
 	var (

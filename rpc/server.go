@@ -121,6 +121,12 @@ type handlerFunc func(s *Server, ctx context.Context, req *jsonrpc2.Request) (an
 type method struct {
 	handle handlerFunc
 	async  bool // run on its own goroutine, because it may wait on the network or the user
+
+	// prepare, when set, runs on the reading goroutine before an async request
+	// starts, and returns the handler to run. Its effects (such as a stream id
+	// registered for chat/cancel) are visible to every message read after the
+	// request, however late the goroutine starts.
+	prepare func(s *Server, ctx context.Context, req *jsonrpc2.Request) (handlerFunc, error)
 }
 
 var methods = map[string]method{
@@ -131,7 +137,7 @@ var methods = map[string]method{
 	"auth/signOut":     {handle: (*Server).authSignOut},
 	"provider/models":  {handle: (*Server).providerModels, async: true},
 	"provider/balance": {handle: (*Server).providerBalance, async: true},
-	"chat/send":        {handle: (*Server).chatSend, async: true},
+	"chat/send":        {prepare: (*Server).prepareChat, async: true},
 	"chat/cancel":      {handle: (*Server).chatCancel},
 }
 
@@ -187,17 +193,29 @@ func (s *Server) Handle(_ context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Re
 	}
 	s.inflight[req.ID] = cancel
 	s.mu.Unlock()
+	done := func() {
+		s.mu.Lock()
+		delete(s.inflight, req.ID)
+		s.mu.Unlock()
+		cancel()
+	}
+
+	handle := m.handle
+	if m.prepare != nil {
+		h, err := m.prepare(s, ctx, req)
+		if err != nil {
+			done()
+			s.replyError(conn, req, err)
+			return
+		}
+		handle = h
+	}
 
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.inflight, req.ID)
-			s.mu.Unlock()
-			cancel()
-		}()
-		s.runContext(ctx, conn, req, m.handle)
+		defer done()
+		s.runContext(ctx, conn, req, handle)
 	}()
 }
 

@@ -669,3 +669,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestChatCancelRightAfterSend(t *testing.T) {
+	s := startSession(t, fakepoe.Options{ChunkDelay: 5 * time.Millisecond})
+	s.initialize(nil)
+	s.signInOAuth()
+
+	ctx := context.Background()
+	for i := range 10 {
+		id := fmt.Sprintf("early-%d", i)
+		call, err := s.side.Conn().DispatchCall(ctx, "chat/send", map[string]any{"streamId": id, "model": "GPT-5.4", "messages": userMessage("/long 50")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Sent before any delta can arrive: the stream must already be known.
+		var cancelled struct {
+			Cancelled bool `json:"cancelled"`
+		}
+		s.mustCall("chat/cancel", map[string]string{"streamId": id}, &cancelled)
+		if !cancelled.Cancelled {
+			t.Fatalf("round %d: chat/cancel sent right after chat/send = false, want true", i)
+		}
+		var res chatResult
+		waitCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = call.Wait(waitCtx, &res)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: chat/send: %v", i, err)
+		}
+		if res.FinishReason != "cancelled" {
+			t.Fatalf("round %d: finishReason = %q, want cancelled", i, res.FinishReason)
+		}
+	}
+}
