@@ -8,7 +8,7 @@ import (
 
 // Balance is the point balance of the account that owns an API key.
 type Balance struct {
-	Points *int64 // current_point_balance; nil when Poe sends null or leaves it out
+	Points *int64 // current_point_balance, or nil when Poe sends null or leaves it out
 	Email  string // the account's e-mail address, when Poe sends it
 }
 

@@ -213,18 +213,22 @@ func (x *exchange) close() {
 }
 
 // failure turns an error met while sending the request or reading the response into the
-// error a call returns: the caller's context error, or an *Error that says which timeout
-// ended the request. Any other error means no response arrived, or the connection broke
-// while the body was read.
+// error a call returns: the caller's context error, or an *Error that names the timeout
+// that ended the request. Any other error means that no response arrived, or that the
+// connection broke while the body was read.
 func (x *exchange) failure(err error) error {
 	if ctxErr := x.ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s: %w", x.op, ctxErr)
 	}
 
+	status := 0
+	if x.resp != nil {
+		status = x.resp.StatusCode
+	}
 	cause := context.Cause(x.reqCtx)
 	switch {
 	case errors.Is(cause, errIdleTimeout):
-		return &Error{Reason: ReasonStalled, Status: x.resp.StatusCode, op: x.op, idle: x.client.idleTimeout()}
+		return &Error{Reason: ReasonStalled, Status: status, op: x.op, idle: x.client.idleTimeout()}
 	case errors.Is(cause, errHeaderTimeout) || errors.Is(err, errHeaderTimeout):
 		return x.unreachable(fmt.Errorf("no response headers within %s", x.headerTimeout))
 	case errors.Is(cause, errQueryTimeout):
@@ -232,12 +236,12 @@ func (x *exchange) failure(err error) error {
 	}
 
 	if x.resp != nil {
-		return &Error{Reason: ReasonMalformed, Status: x.resp.StatusCode, op: x.op,
+		return &Error{Reason: ReasonMalformed, Status: status, op: x.op,
 			Err: fmt.Errorf("the connection broke before the response ended: %w", err)}
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
-		// The url.Error text repeats the method and URL, which the message names anyway.
+		// The url.Error text repeats the method and URL, and the message names the host.
 		err = urlErr.Err
 	}
 	return x.unreachable(err)

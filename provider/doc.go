@@ -1,9 +1,9 @@
 // Package provider talks to Poe's OpenAI-compatible HTTP API: it lists models, reads the
 // point balance and streams chat completions.
 //
-// Start with [Client]. Every failure of a Poe call is an [*Error] whose [Reason] tells the
-// caller what kind of failure it was, except that a cancelled or expired caller context
-// returns the context's error. The package knows nothing of editors or of how API keys are
+// Start with [Client]. Every failure of a Poe call is an [*Error] whose [Reason]
+// classifies the failure. The exception is a cancelled or expired caller context, which
+// makes a call return the context's error. The package knows nothing of editors or of how API keys are
 // stored: callers pass the key to each call as a string, and the package never logs it or
 // puts it in an error.
 //

@@ -16,27 +16,29 @@ type Reason string
 
 // Reasons for a failed Poe API call. The values are part of the editor-facing protocol.
 const (
-	// ReasonUnauthorized means Poe answered 401: the API key is invalid or expired.
+	// ReasonUnauthorized means Poe responded with 401 because the API key is invalid or
+	// expired.
 	ReasonUnauthorized Reason = "unauthorized"
 	// ReasonBadRequest means Poe rejected the request: 400, 404, 413 or another 4xx
 	// that no other Reason covers.
 	ReasonBadRequest Reason = "bad_request"
-	// ReasonInsufficientPoints means Poe answered 402: the account has too few points.
+	// ReasonInsufficientPoints means Poe responded with 402 because the account has too
+	// few points.
 	ReasonInsufficientPoints Reason = "insufficient_points"
-	// ReasonForbidden means Poe answered 403.
+	// ReasonForbidden means Poe responded with 403.
 	ReasonForbidden Reason = "forbidden"
-	// ReasonRateLimited means Poe answered 429; Error.RetryAfter says how long to wait
+	// ReasonRateLimited means Poe responded with 429. Error.RetryAfter contains the wait
 	// when Poe sent Retry-After.
 	ReasonRateLimited Reason = "rate_limited"
-	// ReasonServerError means Poe answered 408 or a 5xx status (500, 502, 503, 529 and
-	// others), or reported an error in the middle of a stream.
+	// ReasonServerError means Poe responded with 408 or a 5xx status (500, 502, 503, 529
+	// and others), or reported an error in the middle of a stream.
 	ReasonServerError Reason = "server_error"
 	// ReasonUnreachable means no HTTP response arrived: the connection or the TLS
 	// handshake failed, or the response headers did not arrive in time.
 	ReasonUnreachable Reason = "unreachable"
 	// ReasonStalled means a chat stream sent no byte for Client.IdleTimeout.
 	ReasonStalled Reason = "stalled"
-	// ReasonMalformed means Poe's answer could not be read as Poe's format, or a chat
+	// ReasonMalformed means Poe's response could not be read as Poe's format, or a chat
 	// stream ended before Poe finished the answer.
 	ReasonMalformed Reason = "malformed_response"
 )
@@ -47,16 +49,16 @@ const maxMessageBytes = 500
 
 // errNonJSONBody is the cause of an Error built from an error body that is not JSON,
 // such as a proxy's HTML page.
-var errNonJSONBody = errors.New("Poe answered with a non-JSON error page")
+var errNonJSONBody = errors.New("Poe returned a non-JSON error page")
 
 // Error is every failure of a Poe API call. Callers can read it with errors.As.
 type Error struct {
 	Reason     Reason        // kind of failure
-	Status     int           // HTTP status, 0 when there was no response; 200 for an error inside a stream
+	Status     int           // HTTP status, 0 when there was no response, 200 for an error inside a stream
 	Type       string        // Poe's error type, when Poe sent one
 	Code       string        // Poe's error code as text: a string code as is, a numeric one in decimal
-	Message    string        // Poe's error message, when Poe sent one; never contains the API key
-	RetryAfter time.Duration // wait from Retry-After on 429 and 503; 0 when absent
+	Message    string        // Poe's error message, when Poe sent one, with the API key replaced should Poe echo it
+	RetryAfter time.Duration // wait from Retry-After on 429 and 503, 0 when absent
 	Err        error         // cause, may be nil
 
 	op   string        // the call that failed, such as "chat request"
@@ -64,7 +66,7 @@ type Error struct {
 	idle time.Duration // idle timeout that expired, named when a stream stalls
 }
 
-// Error returns a plain sentence that says which call failed, Poe's message when there
+// Error returns a plain sentence naming the call that failed, Poe's message when there
 // is one, and what the user can do next.
 func (e *Error) Error() string {
 	var b strings.Builder

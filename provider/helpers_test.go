@@ -74,18 +74,18 @@ func checkChatRequest(t *testing.T, r *http.Request, wantBody string) {
 }
 
 // checkJSONEqual reports when got and want are not the same JSON value.
-func checkJSONEqual(t *testing.T, what string, got []byte, want string) {
+func checkJSONEqual(t *testing.T, label string, got []byte, want string) {
 	t.Helper()
 	var gotValue, wantValue any
 	if err := json.Unmarshal(got, &gotValue); err != nil {
-		t.Errorf("%s is not JSON: %v\n%s", what, err, got)
+		t.Errorf("%s is not JSON: %v\n%s", label, err, got)
 		return
 	}
 	if err := json.Unmarshal([]byte(want), &wantValue); err != nil {
-		t.Fatalf("want %s is not JSON: %v", what, err)
+		t.Fatalf("want %s is not JSON: %v", label, err)
 	}
 	if !reflect.DeepEqual(gotValue, wantValue) {
-		t.Errorf("%s:\n got %s\nwant %s", what, got, want)
+		t.Errorf("%s:\n got %s\nwant %s", label, got, want)
 	}
 }
 

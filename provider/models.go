@@ -23,12 +23,12 @@ type Model struct {
 	InputModalities   []string        `json:"inputModalities,omitempty"`   // architecture.input_modalities
 	OutputModalities  []string        `json:"outputModalities,omitempty"`  // architecture.output_modalities
 	SupportedFeatures []string        `json:"supportedFeatures,omitempty"` // supported_features
-	Pricing           map[string]any  `json:"pricing,omitempty"`           // pricing with camelCase keys and Poe's values (decimal strings in USD per token, or null); nil when Poe sends null
+	Pricing           map[string]any  `json:"pricing,omitempty"`           // pricing with camelCase keys and Poe's values (decimal strings in USD per token, or null), or nil when Poe sends null
 	Parameters        json.RawMessage `json:"parameters,omitempty"`        // parameters, Poe's list unchanged
 }
 
 // wireModel is one entry of Poe's model list. Only the members that Model uses are
-// decoded; unknown members are ignored.
+// decoded, and unknown members are ignored.
 type wireModel struct {
 	ID           string  `json:"id"`
 	Created      flexInt `json:"created"`

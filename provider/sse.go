@@ -26,19 +26,19 @@ var errEventTooLarge = errors.New("server-sent event too large")
 
 // sseEvent is one dispatched server-sent event.
 type sseEvent struct {
-	Type string // the "event" field; "" when the event had none, which means "message"
-	Data []byte // the "data" lines joined by "\n"; valid until the next call to next
+	Type string // the "event" field, or "" (meaning "message") when the event had none
+	Data []byte // the "data" lines joined by "\n", valid until the next call to next
 }
 
 // eventReader parses a text/event-stream body following the WHATWG HTML Living Standard,
 // section 9.2.6 "Interpreting an event stream":
 //
-//   - a line ends with CRLF, LF or a lone CR, and a leading UTF-8 BOM is skipped;
-//   - a line starting with ":" is a comment and is skipped;
-//   - "name:value" sets a field, and one space after the colon is dropped;
-//   - "data" lines are joined with "\n", "event" sets the event type, and "id", "retry"
-//     and unknown fields are ignored;
-//   - a blank line dispatches the event when it has data.
+//   - A line ends with CRLF, LF or a lone CR, and a leading UTF-8 BOM is skipped.
+//   - A line starting with ":" is a comment and is skipped.
+//   - "name:value" sets a field, and one space after the colon is dropped.
+//   - "data" lines are joined with "\n" and "event" sets the event type. "id", "retry"
+//     and unknown fields are ignored.
+//   - A blank line dispatches the event when it has data.
 //
 // Lines are found in one buffer that grows only when a line does not fit, so reading
 // allocates nothing per line once the buffers have reached their working size.
@@ -216,7 +216,7 @@ func (r *eventReader) fill() {
 		r.buf = grown
 	}
 
-	// An io.Reader may return 0, nil; give up after as many empty reads as bufio does.
+	// An io.Reader may return 0, nil. Give up after as many empty reads as bufio does.
 	for range 100 {
 		n, err := r.src.Read(r.buf[r.end:])
 		r.end += n

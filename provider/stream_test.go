@@ -15,12 +15,12 @@ import (
 
 // waitClosed fails the test unless done is closed within a generous bound. The bound
 // only keeps a broken test from hanging; it does not synchronise anything.
-func waitClosed(t *testing.T, done <-chan struct{}, what string) {
+func waitClosed(t *testing.T, done <-chan struct{}, event string) {
 	t.Helper()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not happen", what)
+		t.Fatalf("%s did not happen", event)
 	}
 }
 
