@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -89,7 +89,8 @@ func (s *Service) Complete(ctx context.Context, p CompleteParams) (Result, error
 	if a == nil {
 		return Result{}, &SignInError{
 			Reason: ReasonUnknownAttempt,
-			Err:    fmt.Errorf("no sign-in attempt has id %q", p.AttemptID),
+			// The id is not quoted: a user may paste a key or a code into the wrong field.
+			Err: errors.New("no sign-in attempt has that id; start a new sign-in"),
 		}
 	}
 	if a.method == MethodAPIKey {

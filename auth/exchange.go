@@ -75,7 +75,7 @@ func (s *Service) exchange(ctx context.Context, a *attempt, code string) (string
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return "", nil, tokenError(resp.StatusCode, body, code, a.state, a.verifier)
 	}
-	apiKey, expiresIn, err := parseTokenReply(body)
+	apiKey, expiresIn, err := parseTokenReply(body, code, a.state, a.verifier)
 	if err != nil {
 		var signInErr *SignInError
 		if errors.As(err, &signInErr) {
@@ -92,14 +92,14 @@ func (s *Service) exchange(ctx context.Context, a *attempt, code string) (string
 }
 
 // parseTokenReply checks a 2xx reply. A 2xx reply that carries an OAuth error instead of
-// a key returns that error as a *SignInError.
-func parseTokenReply(body []byte) (string, *time.Duration, error) {
+// a key returns that error as a *SignInError, cleaned of the secrets as tokenError does.
+func parseTokenReply(body []byte, secrets ...string) (string, *time.Duration, error) {
 	var reply tokenReply
 	if err := json.Unmarshal(body, &reply); err != nil {
 		return "", nil, errors.New("the reply is not a JSON object with an api_key string")
 	}
 	if reply.APIKey == nil {
-		if oauthErr := tokenError(http.StatusOK, body); oauthErr.OAuthError != "" {
+		if oauthErr := tokenError(http.StatusOK, body, secrets...); oauthErr.OAuthError != "" {
 			return "", nil, oauthErr
 		}
 		return "", nil, errors.New("the reply has no api_key")
@@ -148,7 +148,7 @@ func tokenError(status int, body []byte, secrets ...string) *SignInError {
 	e := &SignInError{Reason: ReasonExchangeFailed, Status: status}
 	var reply tokenErrorReply
 	if err := json.Unmarshal(body, &reply); err == nil && reply.Error != "" {
-		e.OAuthError = cleanOAuthError(reply.Error)
+		e.OAuthError = cleanOAuthError(reply.Error, secrets...)
 		e.OAuthDescription = cleanDescription(reply.Description, secrets...)
 		return e
 	}
@@ -157,19 +157,29 @@ func tokenError(status int, body []byte, secrets ...string) *SignInError {
 }
 
 // cleanOAuthError keeps an "error" value readable in messages and logs.
-func cleanOAuthError(value string) string {
+func cleanOAuthError(value string, secrets ...string) string {
+	if containsSecret(value, secrets) {
+		return "invalid_reply"
+	}
 	return clip(stripControl(value), 64)
 }
 
 // cleanDescription keeps an "error_description" value readable, and drops it when it
 // contains a secret, since it ends up in messages, pages and logs.
 func cleanDescription(value string, secrets ...string) string {
-	for _, secret := range secrets {
-		if secret != "" && strings.Contains(value, secret) {
-			return ""
-		}
+	if containsSecret(value, secrets) {
+		return ""
 	}
 	return clip(stripControl(value), 300)
+}
+
+func containsSecret(value string, secrets []string) bool {
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(value, secret) {
+			return true
+		}
+	}
+	return false
 }
 
 func stripControl(value string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,6 +108,31 @@ func TestTokenExchangeDescriptionWithCode(t *testing.T) {
 	}
 	if signInErr.OAuthDescription != "" {
 		t.Errorf("OAuthDescription = %q, want it dropped because it contains the code", signInErr.OAuthDescription)
+	}
+}
+
+func TestTokenExchangeSecretsInReply(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusBadRequest} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			env := newTestEnv(t, replyJSON(status,
+				`{"error":"bad `+testCode+`","error_description":"code `+testCode+` is unknown"}`), nil)
+			att, _ := env.startOAuth(t)
+
+			_, err := env.svc.Complete(context.Background(), CompleteParams{AttemptID: att.ID, Code: testCode})
+			var signInErr *SignInError
+			if !errors.As(err, &signInErr) {
+				t.Fatalf("error = %v, want *SignInError", err)
+			}
+			if strings.Contains(err.Error(), testCode) {
+				t.Errorf("error %q contains the authorization code", err)
+			}
+			if strings.Contains(signInErr.OAuthError, testCode) {
+				t.Errorf("OAuthError %q contains the authorization code", signInErr.OAuthError)
+			}
+			if signInErr.OAuthDescription != "" {
+				t.Errorf("OAuthDescription = %q, want it dropped", signInErr.OAuthDescription)
+			}
+		})
 	}
 }
 

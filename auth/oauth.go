@@ -215,7 +215,8 @@ func (s *Service) acceptResponse(a *attempt, query url.Values) error {
 	if issuers, ok := query["iss"]; ok && (len(issuers) != 1 || issuers[0] != s.issuer) {
 		s.finish(a, Result{}, &SignInError{
 			Reason: ReasonIssuerMismatch,
-			Err:    fmt.Errorf("issuer %q, expected %q", clip(query.Get("iss"), 200), s.issuer),
+			// The received value is not shown: a broken redirect may carry the code there.
+			Err: fmt.Errorf("the callback's issuer is not %q", s.issuer),
 		})
 		return nil
 	}
@@ -223,7 +224,7 @@ func (s *Service) acceptResponse(a *attempt, query url.Values) error {
 	if query.Has("error") {
 		s.finish(a, Result{}, &SignInError{
 			Reason:           ReasonAccessDenied,
-			OAuthError:       cleanOAuthError(query.Get("error")),
+			OAuthError:       cleanOAuthError(query.Get("error"), a.state, a.verifier),
 			OAuthDescription: cleanDescription(query.Get("error_description"), a.state, a.verifier),
 		})
 		return nil

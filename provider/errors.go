@@ -250,8 +250,13 @@ func reasonForReport(report errorReport) Reason {
 	return ReasonServerError
 }
 
+// maxRetryAfter caps a Retry-After wait. A longer one is no advice a user can
+// follow, and the cap keeps rounding to seconds far from overflow.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After value, either delay-seconds or an HTTP date
-// (RFC 9110 section 10.2.3). It returns 0 for an absent, invalid or past value.
+// (RFC 9110 section 10.2.3). It returns 0 for an absent, invalid or past value, and
+// at most maxRetryAfter.
 func parseRetryAfter(value string, now time.Time) time.Duration {
 	value = strings.TrimSpace(value)
 	if value == "" {
@@ -259,16 +264,15 @@ func parseRetryAfter(value string, now time.Time) time.Duration {
 	}
 
 	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
-		const maxSeconds = int64(1<<63-1) / int64(time.Second)
 		if seconds <= 0 {
 			return 0
 		}
-		return time.Duration(min(seconds, maxSeconds)) * time.Second
+		return min(time.Duration(min(seconds, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 	}
 
 	if when, err := http.ParseTime(value); err == nil {
 		if wait := when.Sub(now); wait > 0 {
-			return wait
+			return min(wait, maxRetryAfter)
 		}
 	}
 	return 0

@@ -164,7 +164,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"soon", 0},
 		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{"99999999999999999", time.Duration(1<<63-1) / time.Second * time.Second},
+		{"99999999999999999", 24 * time.Hour},
+		{"99999999999999", 24 * time.Hour},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		if got := parseRetryAfter(tt.value, now); got != tt.want {

@@ -76,7 +76,8 @@ func (s *Server) authAuthorize(_ context.Context, req *jsonrpc2.Request) (any, e
 			Instructions: a.Instructions,
 		}, nil
 	default:
-		return nil, invalidParams("method", `must be "oauth" or "apiKey", not %q`, *p.Method)
+		// The value is not quoted back: a user may paste a key into the wrong field.
+		return nil, invalidParams("method", `must be "oauth" or "apiKey"`)
 	}
 }
 

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,11 +20,11 @@ const finishCancelled = "cancelled"
 var errStoppedByUser = errors.New("stream stopped by chat/cancel")
 
 type chatSendParams struct {
-	StreamID    *string            `json:"streamId"`
-	Model       *string            `json:"model"`
-	Messages    []chatMessageParam `json:"messages"`
-	Temperature *float64           `json:"temperature"`
-	MaxTokens   *int               `json:"maxTokens"`
+	StreamID    *string           `json:"streamId"`
+	Model       *string           `json:"model"`
+	Messages    []json.RawMessage `json:"messages"` // decoded one by one, so errors name the index
+	Temperature *float64          `json:"temperature"`
+	MaxTokens   *int              `json:"maxTokens"`
 }
 
 type chatMessageParam struct {
@@ -95,7 +96,7 @@ func (s *Server) streamChat(ctx, streamCtx context.Context, streamID string, cha
 	// From here on the stream exists, so it ends with exactly one done
 	// notification, whatever happens.
 	var (
-		text strings.Builder
+		text textBuffer
 		seq  int
 	)
 	result, err := s.relay(streamCtx, chatReq, func(delta string) {
@@ -187,8 +188,16 @@ func (p *chatSendParams) validate() (provider.ChatRequest, error) {
 		Temperature: p.Temperature,
 		MaxTokens:   p.MaxTokens,
 	}
-	for i, m := range p.Messages {
+	for i, raw := range p.Messages {
 		field := fmt.Sprintf("messages[%d]", i)
+		var m chatMessageParam
+		if err := json.Unmarshal(raw, &m); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) && typeErr.Field != "" {
+				return provider.ChatRequest{}, invalidParams(field+"."+typeErr.Field, "must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)
+			}
+			return provider.ChatRequest{}, invalidParams(field, "must be an object with \"role\" and \"content\"")
+		}
 		if m.Role == nil || !chatRoles[*m.Role] {
 			got := "missing"
 			if m.Role != nil {

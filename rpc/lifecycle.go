@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,14 +10,14 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/poe-sidecar/poe-sidecar/auth"
-	"github.com/poe-sidecar/poe-sidecar/provider"
+	"github.com/poe-sidecar/poe-sidecar/internal/setup"
 )
 
 // ProtocolVersion is the version of the wire protocol this server speaks.
 const ProtocolVersion = 1
 
 // DefaultBaseURL is Poe's OpenAI-compatible API.
-const DefaultBaseURL = "https://api.poe.com/v1"
+const DefaultBaseURL = setup.DefaultBaseURL
 
 type initializeParams struct {
 	ProcessID             *int              `json:"processId"`
@@ -79,41 +78,35 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	baseURL, err := s.baseURL(opts.BaseURL)
+	env := setup.ReadEnv(s.cfg.Getenv)
+	baseURL, err := chooseBaseURL(opts.BaseURL, env)
 	if err != nil {
 		return nil, err
 	}
 
-	poe := &provider.Client{
-		BaseURL:       baseURL,
-		HTTPClient:    s.cfg.HTTPClient,
-		IdleTimeout:   idleTimeout,
-		HeaderTimeout: idleTimeout,
-		UserAgent:     "poe-sidecar/" + s.cfg.Version,
-		Logger:        s.logger.With("component", "provider"),
-	}
-	var openBrowser func(string) error
-	if opts.OpenBrowser != nil && *opts.OpenBrowser {
-		openBrowser = s.cfg.OpenBrowser
-	}
-	svc, err := auth.NewService(auth.Config{
-		ClientID:       s.cfg.Getenv("POE_OAUTH_CLIENT_ID"),
-		AuthorizeURL:   s.cfg.Getenv("POE_OAUTH_AUTHORIZE_URL"),
-		TokenURL:       s.cfg.Getenv("POE_OAUTH_TOKEN_URL"),
-		Store:          auth.NewStore(s.cfg.CredentialPath),
-		EnvKey:         s.cfg.Getenv("POE_API_KEY"),
-		CheckKey:       keyChecker(poe),
-		HTTPClient:     s.cfg.HTTPClient,
-		OpenBrowser:    openBrowser,
-		AttemptTimeout: signInTimeout,
-		OnChange:       s.authChanged,
-		Logger:         s.logger.With("component", "auth"),
+	poe := setup.NewProvider(setup.ProviderOptions{
+		BaseURL:     baseURL,
+		HTTPClient:  s.cfg.HTTPClient,
+		IdleTimeout: idleTimeout,
+		UserAgent:   "poe-sidecar/" + s.cfg.Version,
+		Logger:      s.logger.With("component", "provider"),
 	})
+	authCfg := env.AuthConfig(s.cfg.CredentialPath, poe)
+	authCfg.HTTPClient = s.cfg.HTTPClient
+	if opts.OpenBrowser != nil && *opts.OpenBrowser {
+		authCfg.OpenBrowser = s.cfg.OpenBrowser
+	}
+	authCfg.AttemptTimeout = signInTimeout
+	authCfg.OnChange = s.authChanged
+	authCfg.Logger = s.logger.With("component", "auth")
+	svc, err := auth.NewService(authCfg)
 	if err != nil {
 		return nil, fmt.Errorf("set up sign-in: %w", err)
 	}
 	if err := svc.Start(s.ctx); err != nil {
-		return nil, fmt.Errorf("watch the credential file: %w", err)
+		// Without the watcher the key file is still read before each use, and
+		// auth/status reports why it cannot be used, so the session goes on.
+		s.logger.Warn("cannot watch the credential folder; changes by other processes show up only when the key is next used", "error", err)
 	}
 
 	s.mu.Lock()
@@ -121,7 +114,7 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	s.auth = svc
 	s.poe = poe
 	s.mu.Unlock()
-	s.logger.Info("initialized", "baseUrl", baseURL, "processId", p.ProcessID)
+	s.logger.Info("initialized", "baseUrl", redactURL(baseURL), "processId", p.ProcessID)
 
 	var res initializeResult
 	res.Capabilities.Experimental.Poe.ProtocolVersion = ProtocolVersion
@@ -135,9 +128,13 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 
 func (s *Server) shutdown(context.Context, *jsonrpc2.Request) (any, error) {
 	s.mu.Lock()
-	if s.state == stateNew {
+	switch s.state {
+	case stateNew:
 		s.mu.Unlock()
 		return nil, &Error{Code: CodeServerNotInitialized, Message: "shutdown: the server is not initialized"}
+	case stateShutdown:
+		s.mu.Unlock()
+		return nil, &Error{Code: jsonrpc2.CodeInvalidRequest, Message: "shutdown: the server is already shutting down; send exit"}
 	}
 	s.state = stateShutdown
 	s.didShutdown = true
@@ -150,24 +147,30 @@ func (s *Server) shutdown(context.Context, *jsonrpc2.Request) (any, error) {
 	for _, st := range streams {
 		st.stop(errStoppedByUser)
 	}
+	// Closing the service ends pending sign-in attempts and their callback
+	// servers, so no browser can sign in after shutdown.
+	if svc := s.authService(); svc != nil {
+		if err := svc.Close(); err != nil {
+			s.logger.Warn("closing sign-in failed", "error", err)
+		}
+	}
 	s.logger.Info("shutdown requested")
 	return nil, nil
 }
 
-// baseURL chooses Poe's API base URL: initializationOptions.baseUrl, then
+// chooseBaseURL chooses Poe's API base URL: initializationOptions.baseUrl, then
 // POE_BASE_URL, then DefaultBaseURL.
-func (s *Server) baseURL(fromOptions *string) (string, error) {
+func chooseBaseURL(fromOptions *string, env setup.Env) (string, error) {
 	field, raw := "initializationOptions.baseUrl", ""
 	switch {
 	case fromOptions != nil:
 		raw = *fromOptions
-	case s.cfg.Getenv("POE_BASE_URL") != "":
-		field, raw = "POE_BASE_URL", s.cfg.Getenv("POE_BASE_URL")
+	case env.BaseURL != "":
+		field, raw = setup.VarBaseURL, env.BaseURL
 	default:
 		return DefaultBaseURL, nil
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if err := setup.CheckBaseURL(field, raw); err != nil {
 		return "", invalidParams(field, "must be an absolute http or https URL such as %q, not %q", DefaultBaseURL, raw)
 	}
 	return raw, nil
@@ -183,15 +186,11 @@ func seconds(field string, v *float64, def time.Duration) (time.Duration, error)
 	return time.Duration(*v * float64(time.Second)), nil
 }
 
-// keyChecker checks a pasted key against Poe's balance endpoint, and tells
-// auth when Poe rejected it (401 or 403, as Poe's own key check treats them).
-func keyChecker(poe *provider.Client) auth.KeyChecker {
-	return func(ctx context.Context, apiKey string) error {
-		_, err := poe.Balance(ctx, apiKey)
-		var apiErr *provider.Error
-		if errors.As(err, &apiErr) && (apiErr.Reason == provider.ReasonUnauthorized || apiErr.Reason == provider.ReasonForbidden) {
-			return fmt.Errorf("%w: %w", auth.ErrKeyRejected, err)
-		}
-		return err
+// redactURL hides a password in u, for logging.
+func redactURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
 	}
+	return parsed.Redacted()
 }

@@ -134,7 +134,7 @@ var methods = map[string]method{
 	"auth/authorize":   {handle: (*Server).authAuthorize, async: true},
 	"auth/complete":    {handle: (*Server).authComplete, async: true},
 	"auth/status":      {handle: (*Server).authStatus},
-	"auth/signOut":     {handle: (*Server).authSignOut},
+	"auth/signOut":     {handle: (*Server).authSignOut, async: true}, // waits for the file lock
 	"provider/models":  {handle: (*Server).providerModels, async: true},
 	"provider/balance": {handle: (*Server).providerBalance, async: true},
 	"chat/send":        {prepare: (*Server).prepareChat, async: true},

@@ -85,6 +85,7 @@ func TestStreamAnswersBadBodies(t *testing.T) {
 		{"method not string", `{"jsonrpc":"2.0","id":1,"method":5}`, -32600, "1"},
 		{"fractional id", `{"jsonrpc":"2.0","id":1.5,"method":"a"}`, -32600, "null"},
 		{"negative id", `{"jsonrpc":"2.0","id":-1,"method":"a"}`, -32600, "null"},
+		{"id above int64", `{"jsonrpc":"2.0","id":9223372036854775808,"method":"a"}`, -32600, "null"},
 		{"null id request", `{"jsonrpc":"2.0","id":null,"method":"a"}`, -32600, "null"},
 		{"neither request nor response", `{"jsonrpc":"2.0","id":3}`, -32600, "3"},
 		{"both result and error", `{"jsonrpc":"2.0","id":3,"result":1,"error":{"code":1,"message":"x"}}`, -32600, "3"},

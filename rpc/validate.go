@@ -64,7 +64,7 @@ func validateMessage(body []byte) *invalidMessage {
 		return invalid(`"jsonrpc" must be "2.0"`)
 	}
 	if !idOK {
-		return invalid(`"id" must be a string or a non-negative integer`)
+		return invalid(`"id" must be a string or an integer from 0 to 2^63-1`)
 	}
 
 	if rawMethod, ok := fields["method"]; ok {
@@ -100,7 +100,7 @@ func validateMessage(body []byte) *invalidMessage {
 }
 
 // checkID reports whether raw is an id that jsonrpc2 can carry back unchanged:
-// a string, null, or an integer in the range of uint64.
+// a string, null, or an integer from 0 to 2^63-1, which jsonrpc2 reads as an int64.
 func checkID(raw json.RawMessage) (json.RawMessage, bool) {
 	if raw == nil || isNull(raw) {
 		return raw, true
@@ -109,8 +109,8 @@ func checkID(raw json.RawMessage) (json.RawMessage, bool) {
 	if json.Unmarshal(raw, &s) == nil {
 		return raw, true
 	}
-	var n uint64
-	if json.Unmarshal(raw, &n) == nil {
+	var n int64
+	if json.Unmarshal(raw, &n) == nil && n >= 0 {
 		return raw, true
 	}
 	return nil, false

@@ -702,3 +702,81 @@ func TestChatCancelRightAfterSend(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownClosesCallbackServer(t *testing.T) {
+	s := startSession(t, fakepoe.Options{})
+	s.initialize(nil)
+
+	var attempt struct {
+		RedirectURI string `json:"redirectUri"`
+	}
+	s.mustCall("auth/authorize", map[string]string{"method": "oauth"}, &attempt)
+	s.mustCall("shutdown", nil, nil)
+
+	resp, err := http.Get(attempt.RedirectURI + "?code=x&state=y")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("callback server answered %d after shutdown, want the port closed", resp.StatusCode)
+	}
+	err = s.call("shutdown", nil, nil)
+	if e, _ := wireError(t, err); e.Code != -32600 {
+		t.Fatalf("second shutdown: code %d, want -32600", e.Code)
+	}
+}
+
+func TestParamsErrorsNameTheField(t *testing.T) {
+	s := startSession(t, fakepoe.Options{})
+	s.initialize(nil)
+
+	cases := []struct {
+		name   string
+		method string
+		params any
+		want   string
+	}{
+		{"role type", "chat/send", map[string]any{"streamId": "p", "model": "m", "messages": []any{map[string]any{"role": "user", "content": "a"}, map[string]any{"role": 5, "content": "b"}}}, `"messages[1].role"`},
+		{"message not object", "chat/send", map[string]any{"streamId": "p", "model": "m", "messages": []any{"hi"}}, `"messages[0]"`},
+		{"unknown role", "chat/send", map[string]any{"streamId": "p", "model": "m", "messages": []any{map[string]any{"role": "bot", "content": "a"}}}, `"messages[0].role"`},
+		{"missing model", "chat/send", map[string]any{"streamId": "p", "messages": userMessage("a")}, `"model"`},
+		{"temperature range", "chat/send", map[string]any{"streamId": "p", "model": "m", "messages": userMessage("a"), "temperature": 3}, `"temperature"`},
+		{"authorize method", "auth/authorize", map[string]any{"method": "sk-poe-pasted-in-the-wrong-field"}, `"method"`},
+		{"complete attempt", "auth/complete", map[string]any{}, `"attemptId"`},
+		{"cancel stream", "chat/cancel", map[string]any{"streamId": 7}, `"streamId"`},
+		{"params array", "provider/models", []any{1}, "params"},
+	}
+	for _, tc := range cases {
+		err := s.call(tc.method, tc.params, nil)
+		e, _ := wireError(t, err)
+		if e.Code != -32602 || !strings.Contains(e.Message, tc.want) {
+			t.Errorf("%s: %d %q, want -32602 naming %s", tc.name, e.Code, e.Message, tc.want)
+		}
+		if strings.Contains(e.Message, "sk-poe-pasted") {
+			t.Errorf("%s: the message quotes the value back: %q", tc.name, e.Message)
+		}
+	}
+}
+
+func TestUnusableCredentialFolder(t *testing.T) {
+	s := startSession(t, fakepoe.Options{})
+	// A file where the credential folder should be: nothing can be stored there.
+	if err := os.MkdirAll(filepath.Join(s.home, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.home, "data", "poe-sidecar"), []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.initialize(nil)
+
+	var models struct {
+		Models []json.RawMessage `json:"models"`
+	}
+	s.mustCall("provider/models", map[string]any{}, &models)
+	if len(models.Models) == 0 {
+		t.Fatal("provider/models returned nothing with an unusable credential folder")
+	}
+	var st authStatus
+	s.mustCall("auth/status", nil, &st)
+	if st.SignedIn || st.Problem == nil {
+		t.Fatalf("auth/status = %+v, want signed out with a problem", st)
+	}
+}
