@@ -151,6 +151,10 @@ func (e *Error) nextStep() string {
 		return "sign in to Poe again"
 	case ReasonBadRequest:
 		switch {
+		case e.op != "" && e.op != "chat request":
+			// Only chat requests carry a model id or parameters, so a 4xx on
+			// another endpoint means the sidecar is talking to the wrong place.
+			return "check that the API base URL (POE_BASE_URL or initializationOptions.baseUrl) points at Poe's API, such as https://api.poe.com/v1"
 		case e.Status == http.StatusRequestEntityTooLarge || e.Code == "request_too_large" || e.Type == "request_too_large":
 			return "shorten the conversation or choose a model with a larger context window"
 		case e.Status == http.StatusNotFound || e.Code == "model_not_found" || e.Type == "not_found_error":

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,24 @@ func TestCamelCase(t *testing.T) {
 		if got := camelCase(tt.key); got != tt.want {
 			t.Errorf("camelCase(%q) = %q, want %q", tt.key, got, tt.want)
 		}
+	}
+}
+
+func TestModelsNotFoundSuggestsBaseURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+
+	c := &Client{BaseURL: srv.URL}
+	_, err := c.Models(context.Background())
+	if err == nil {
+		t.Fatal("Models against a 404 server succeeded")
+	}
+	if !strings.Contains(err.Error(), "base URL") {
+		t.Errorf("error %q does not point at the base URL", err)
+	}
+	if strings.Contains(err.Error(), "model id") {
+		t.Errorf("error %q blames a model id that the request did not have", err)
 	}
 }

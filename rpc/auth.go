@@ -2,6 +2,9 @@ package rpc
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -102,14 +105,19 @@ func (s *Server) authComplete(ctx context.Context, req *jsonrpc2.Request) (any, 
 	if p.AttemptID == nil || *p.AttemptID == "" {
 		return nil, invalidParams("attemptId", "is required: pass the attemptId that auth/authorize returned")
 	}
-	given := 0
-	for _, v := range []*string{p.APIKey, p.CallbackURL, p.Code} {
+	var given []string
+	for name, v := range map[string]*string{"apiKey": p.APIKey, "callbackUrl": p.CallbackURL, "code": p.Code} {
 		if v != nil {
-			given++
+			given = append(given, name)
 		}
 	}
-	if given > 1 {
-		return nil, invalidParams("apiKey", `cannot be combined with "callbackUrl" or "code"; pass at most one of them`)
+	if len(given) > 1 {
+		slices.Sort(given)
+		others := make([]string, len(given)-1)
+		for i, name := range given[1:] {
+			others[i] = strconv.Quote(name)
+		}
+		return nil, invalidParams(given[0], "cannot be combined with %s; pass at most one of apiKey, callbackUrl and code", strings.Join(others, " or "))
 	}
 
 	res, err := s.authService().Complete(ctx, auth.CompleteParams{
@@ -149,7 +157,7 @@ func toAuthStatus(st auth.State) authStatus {
 		Expired:   st.Expired,
 	}
 	if st.Problem != nil {
-		out.Problem = &authProblem{Reason: st.Problem.Reason, Message: st.Problem.Message, Path: st.Problem.Path}
+		out.Problem = &authProblem{Reason: st.Problem.Reason, Message: sentence(st.Problem.Message), Path: st.Problem.Path}
 	}
 	return out
 }

@@ -101,7 +101,7 @@ func (s *Server) streamChat(ctx, streamCtx context.Context, streamID string, cha
 	)
 	result, err := s.relay(streamCtx, chatReq, func(delta string) {
 		text.WriteString(delta)
-		s.notify("chat/stream", streamEvent{StreamID: streamID, Seq: seq, Delta: delta})
+		s.notifyStream(streamEvent{StreamID: streamID, Seq: seq, Delta: delta})
 		seq++
 	})
 
@@ -110,23 +110,23 @@ func (s *Server) streamChat(ctx, streamCtx context.Context, streamID string, cha
 	case err == nil:
 		done.FinishReason = result.FinishReason
 		done.Usage = result.Usage
-		s.notify("chat/stream", done)
+		s.notifyStream(done)
 		return chatResult{StreamID: streamID, Text: text.String(), FinishReason: result.FinishReason, Usage: result.Usage}, nil
 
 	case errors.Is(context.Cause(streamCtx), errStoppedByUser):
 		done.FinishReason = finishCancelled
-		s.notify("chat/stream", done)
+		s.notifyStream(done)
 		return chatResult{StreamID: streamID, Text: text.String(), FinishReason: finishCancelled}, nil
 
 	case ctx.Err() != nil:
 		// $/cancelRequest on this chat/send, or the session ending.
 		done.FinishReason = finishCancelled
-		s.notify("chat/stream", done)
+		s.notifyStream(done)
 		return nil, errCancelled
 
 	default:
 		done.Error = toWireError(err)
-		s.notify("chat/stream", done)
+		s.notifyStream(done)
 		s.logger.Info("chat stream failed", "streamId", streamID, "model", chatReq.Model, "chars", text.Len(), "error", err)
 		return nil, err
 	}
@@ -138,7 +138,8 @@ func (s *Server) relay(ctx context.Context, req provider.ChatRequest, onDelta fu
 	if err != nil {
 		return provider.ChatResult{}, err
 	}
-	return s.client().ChatStream(ctx, key, req, onDelta)
+	res, err := s.client().ChatStream(ctx, key, req, onDelta)
+	return res, s.keyFailure(err)
 }
 
 type chatCancelParams struct {

@@ -33,6 +33,7 @@ type ErrorData struct {
 	Action     string `json:"action,omitempty"`     // "signIn" when signing in is the fix
 	Status     int    `json:"status,omitempty"`     // HTTP status of Poe's answer
 	Type       string `json:"type,omitempty"`       // Poe's error type
+	PoeCode    string `json:"poeCode,omitempty"`    // Poe's error code, such as "model_not_found"
 	Message    string `json:"message,omitempty"`    // Poe's own message
 	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, from Retry-After
 	ExpiresAt  string `json:"expiresAt,omitempty"`  // RFC 3339, for reason "expired"
@@ -96,7 +97,7 @@ func classify(err error) *Error {
 	case errors.As(err, &signInErr):
 		return signInError(signInErr)
 	case errors.As(err, &paramErr):
-		return &Error{Code: jsonrpc2.CodeInvalidParams, Message: fmt.Sprintf("invalid params: %q %s", paramErr.Field, paramErr.Message)}
+		return &Error{Code: jsonrpc2.CodeInvalidParams, Message: fmt.Sprintf("invalid params: %q: %s", paramErr.Field, paramErr.Message)}
 	case errors.As(err, &apiErr):
 		return apiError(apiErr)
 	default:
@@ -140,6 +141,7 @@ func apiError(e *provider.Error) *Error {
 		Reason:  string(e.Reason),
 		Status:  e.Status,
 		Type:    e.Type,
+		PoeCode: e.Code,
 		Message: e.Message,
 	}
 	if e.RetryAfter > 0 {

@@ -2,11 +2,14 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/poe-sidecar/poe-sidecar/auth"
 	"github.com/poe-sidecar/poe-sidecar/provider"
 )
 
@@ -79,7 +82,7 @@ func (s *Server) providerBalance(ctx context.Context, _ *jsonrpc2.Request) (any,
 	}
 	b, err := s.client().Balance(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, s.keyFailure(err)
 	}
 	return balanceResult{Points: b.Points, Email: b.Email}, nil
 }
@@ -88,4 +91,27 @@ func (s *Server) client() *provider.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.poe
+}
+
+// keyFailure rewords Poe's 401 when the key comes from POE_API_KEY: signing in
+// cannot help then, because the environment wins over the stored key.
+func (s *Server) keyFailure(err error) error {
+	var apiErr *provider.Error
+	if !errors.As(err, &apiErr) || apiErr.Reason != provider.ReasonUnauthorized {
+		return err
+	}
+	if s.authService().Status().Source != auth.SourceEnv {
+		return err
+	}
+	return &Error{
+		Code:    CodeAuthRequired,
+		Message: fmt.Sprintf("Poe rejected the API key in POE_API_KEY (HTTP %d). Set POE_API_KEY to a valid key, or unset it to use the key you sign in with.", apiErr.Status),
+		Data: &ErrorData{
+			Reason:  "rejected",
+			Status:  apiErr.Status,
+			Type:    apiErr.Type,
+			PoeCode: apiErr.Code,
+			Message: apiErr.Message,
+		},
+	}
 }

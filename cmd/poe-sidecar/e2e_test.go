@@ -780,3 +780,20 @@ func TestUnusableCredentialFolder(t *testing.T) {
 		t.Fatalf("auth/status = %+v, want signed out with a problem", st)
 	}
 }
+
+func TestRejectedEnvKey(t *testing.T) {
+	s := startSession(t, fakepoe.Options{}, "POE_API_KEY=sk-poe-"+strings.Repeat("Bad0", 10))
+	s.initialize(nil)
+
+	err := s.call("provider/balance", nil, nil)
+	e, data := wireError(t, err)
+	if e.Code != 1001 || data["reason"] != "rejected" {
+		t.Fatalf("balance with a rejected POE_API_KEY: %d %v, want 1001 rejected", e.Code, data)
+	}
+	if !strings.Contains(e.Message, "POE_API_KEY") {
+		t.Errorf("message %q does not name POE_API_KEY, the thing to fix", e.Message)
+	}
+	if _, ok := data["action"]; ok {
+		t.Errorf("data.action = %v, want none: signing in cannot replace POE_API_KEY", data["action"])
+	}
+}
