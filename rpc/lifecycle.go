@@ -115,6 +115,9 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	s.poe = poe
 	s.mu.Unlock()
 	s.logger.Info("initialized", "baseUrl", redactURL(baseURL), "processId", p.ProcessID)
+	if p.ProcessID != nil && *p.ProcessID > 0 {
+		s.watchEditor(*p.ProcessID)
+	}
 
 	var res initializeResult
 	res.Capabilities.Experimental.Poe.ProtocolVersion = ProtocolVersion
@@ -193,4 +196,23 @@ func redactURL(u string) string {
 		return "(unparsable URL)"
 	}
 	return parsed.Redacted()
+}
+
+// watchEditor ends the session when the editor process exits, as the LSP
+// asks of a server whose parent is gone, so a crashed editor leaves no
+// sidecar behind.
+func (s *Server) watchEditor(pid int) {
+	stop, err := watchParent(pid, func() {
+		s.logger.Warn("the editor process exited; stopping", "processId", pid)
+		s.exitOnce.Do(func() { close(s.exited) })
+	})
+	if err != nil {
+		// In another PID namespace (a container, a remote host) the editor's
+		// id may mean nothing here; stdin closing still ends the session.
+		s.logger.Warn("cannot watch the editor process", "processId", pid, "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.stopWatch = stop
+	s.mu.Unlock()
 }

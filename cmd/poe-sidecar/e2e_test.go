@@ -797,3 +797,27 @@ func TestRejectedEnvKey(t *testing.T) {
 		t.Errorf("data.action = %v, want none: signing in cannot replace POE_API_KEY", data["action"])
 	}
 }
+
+func TestEditorExitEndsSidecar(t *testing.T) {
+	s := startSession(t, fakepoe.Options{})
+	editor := exec.Command("sleep", "300")
+	if err := editor.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = editor.Process.Kill() })
+
+	s.mustCall("initialize", map[string]any{"processId": editor.Process.Pid, "capabilities": map[string]any{}}, nil)
+	if err := editor.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = editor.Wait()
+
+	select {
+	case <-s.side.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sidecar did not exit within 10 s of the editor process dying")
+	}
+	if code := s.side.ExitCode(); code != 1 {
+		t.Errorf("exit status = %d, want 1 (no shutdown was sent)", code)
+	}
+}
