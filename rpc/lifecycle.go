@@ -1,7 +1,9 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -22,6 +24,17 @@ const DefaultBaseURL = setup.DefaultBaseURL
 type initializeParams struct {
 	ProcessID             *int              `json:"processId"`
 	InitializationOptions initializeOptions `json:"initializationOptions"`
+}
+
+// UnmarshalJSON accepts an empty array as initializationOptions, since
+// Neovim encodes an empty Lua table as [] and users pass init_options = {}.
+func (o *initializeOptions) UnmarshalJSON(b []byte) error {
+	if string(bytes.Join(bytes.Fields(b), nil)) == "[]" {
+		*o = initializeOptions{}
+		return nil
+	}
+	type plain initializeOptions
+	return json.Unmarshal(b, (*plain)(o))
 }
 
 type initializeOptions struct {

@@ -105,3 +105,25 @@ func TestWatchParentMissingProcess(t *testing.T) {
 		t.Fatal("watchParent accepted a process id that does not exist")
 	}
 }
+
+func TestInitializeEmptyArrayOptions(t *testing.T) {
+	_, client := pipeConn(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	params := map[string]any{"processId": nil, "capabilities": map[string]any{}, "initializationOptions": []any{}}
+	if err := client.Call(ctx, "initialize", params, nil); err != nil {
+		t.Fatalf("initialize with initializationOptions [] (Neovim's empty table): %v", err)
+	}
+}
+
+func TestInitializeRejectsBadOptions(t *testing.T) {
+	_, client := pipeConn(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	params := map[string]any{"initializationOptions": map[string]any{"logLevel": "loud"}}
+	err := client.Call(ctx, "initialize", params, nil)
+	var e *jsonrpc2.Error
+	if !errors.As(err, &e) || e.Code != jsonrpc2.CodeInvalidParams || !strings.Contains(e.Message, "logLevel") {
+		t.Fatalf("initialize with logLevel loud: %v, want -32602 naming logLevel", err)
+	}
+}
