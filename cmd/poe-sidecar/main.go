@@ -1,8 +1,11 @@
 // Command poe-sidecar signs editors in to Poe and streams chat completions to
-// them over JSON-RPC on stdin and stdout, the way a language server runs.
+// them over JSON-RPC on stdin and stdout, the way a language server runs. Its
+// terminal commands (login, logout, status, models, chat) share the same
+// packages and credential file.
 //
 // main wires flags, standard streams and the logger; the protocol lives in
 // package rpc, sign-in in package auth and Poe's API in package provider.
+// The terminal commands start in cli_command.go.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -26,17 +30,22 @@ import (
 // is not, the module version from the build info is used.
 var version = ""
 
-const usage = `poe-sidecar: Poe sign-in and chat for editors, over JSON-RPC on stdio.
+const usage = `poe-sidecar: Poe sign-in and chat for editors, over JSON-RPC on stdio, and in
+the terminal.
 
 Usage:
   poe-sidecar [flags]          serve the protocol on stdin/stdout (what editors run)
   poe-sidecar --stdio [flags]  the same; vscode-languageclient adds --stdio
-  poe-sidecar demo             sign in, list models and stream a chat against a
-                               local fake Poe, with no account and no network
-  poe-sidecar version          print the version
-  poe-sidecar help             print this help
+  poe-sidecar COMMAND [flags]  run a terminal command (below)
 
-Flags:
+Terminal commands, which share the editors' credential file, so signing in once from
+a terminal signs in every editor ('poe-sidecar COMMAND --help' for details):
+%s  demo                         sign in, list models and stream a chat against a
+                               local fake Poe, with no account and no network
+  version                      print the version
+  help [COMMAND]               print this help, or a command's help
+
+Flags when serving:
   --log-stderr            write logs to stderr instead of the log file
   --log-file PATH         write logs to PATH (default: %s)
   --log-level LEVEL       debug, info, warn or error (default: info; the editor's
@@ -49,10 +58,14 @@ Environment:
   POE_BASE_URL            Poe's API base URL (default: %s)
   POE_OAUTH_AUTHORIZE_URL, POE_OAUTH_TOKEN_URL, POE_OAUTH_CLIENT_ID
                           point browser sign-in elsewhere (tests, proxies)
+  POE_MODEL               the model of 'poe-sidecar chat' (default: %s)
   XDG_DATA_HOME           the key is stored in $XDG_DATA_HOME/poe-sidecar/auth.json
   XDG_STATE_HOME          logs go to $XDG_STATE_HOME/poe-sidecar/
+  BROWSER                 the command that 'poe-sidecar login' opens the address with
+  NO_COLOR                when set, the terminal commands print no colour
   HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE work as in every Go program.
 
+%s
 Protocol: docs/protocol.md in the source repository.
 `
 
@@ -67,10 +80,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "poe-sidecar", buildVersion())
 			return 0
 		case "help", "-h", "-help", "--help":
+			if len(args) > 1 && args[0] == "help" {
+				return printCommandHelp(args[1], stdout, stderr)
+			}
 			printUsage(stdout)
 			return 0
 		case "demo":
 			return runDemo(args[1:], stdout, stderr)
+		}
+		if cmd := findCommand(args[0]); cmd != nil {
+			return runCommand(cmd, args[1:], stdin, stdout, stderr)
 		}
 	}
 
@@ -179,7 +198,19 @@ func (l libraryLogger) Printf(format string, v ...any) {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, usage, defaultLogPath(), rpc.DefaultMaxMessageSize, rpc.DefaultBaseURL)
+	fmt.Fprintf(w, usage, commandList(), defaultLogPath(), rpc.DefaultMaxMessageSize, rpc.DefaultBaseURL,
+		defaultChatModel, "Exit status of the terminal commands:"+strings.TrimPrefix(exitCodesHelp, "Exit status:"))
+}
+
+// printCommandHelp prints the help of a terminal command, for "poe-sidecar help NAME".
+func printCommandHelp(name string, stdout, stderr io.Writer) int {
+	cmd := findCommand(name)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "poe-sidecar: no help for %q: it is not a terminal command\nRun 'poe-sidecar help' for usage.\n", name)
+		return exitUsage
+	}
+	fmt.Fprint(stdout, cmd.help+"\n"+exitCodesHelp)
+	return 0
 }
 
 func buildVersion() string {

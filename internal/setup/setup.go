@@ -58,7 +58,7 @@ func ReadEnv(getenv func(string) string) Env {
 
 // BaseURLError is a base URL that is not an absolute http or https URL.
 type BaseURLError struct {
-	Source string // where the value came from, such as "POE_BASE_URL"
+	Source string // origin of the value, such as "POE_BASE_URL"
 	Value  string
 }
 
@@ -116,7 +116,7 @@ func NewProvider(opts ProviderOptions) *provider.Client {
 
 // AuthConfig returns the sign-in configuration for the credential file at credPath: the
 // OAuth endpoints and client id from the environment, POE_API_KEY as the key that wins
-// over the file, and a key checker that asks poe's balance endpoint. The caller adds
+// over the file, and a key checker that calls poe's balance endpoint. The caller adds
 // the fields that depend on how it runs (OpenBrowser, OnChange, AttemptTimeout,
 // HTTPClient, Logger).
 func (e Env) AuthConfig(credPath string, poe *provider.Client) auth.Config {
@@ -130,9 +130,9 @@ func (e Env) AuthConfig(credPath string, poe *provider.Client) auth.Config {
 	}
 }
 
-// KeyChecker checks a pasted key against Poe's balance endpoint. A 401 or 403 there
-// means that Poe rejected the key, as Poe's own key check treats them, so the returned
-// error wraps auth.ErrKeyRejected; any other failure is returned as the *provider.Error.
+// KeyChecker checks a pasted key against Poe's balance endpoint. Poe's own key check
+// treats a 401 or 403 there as a rejected key, so for those the returned error wraps
+// auth.ErrKeyRejected. Any other failure is returned as the *provider.Error.
 func KeyChecker(poe *provider.Client) auth.KeyChecker {
 	return func(ctx context.Context, apiKey string) error {
 		_, err := poe.Balance(ctx, apiKey)

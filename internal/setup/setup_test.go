@@ -103,7 +103,8 @@ func TestAuthConfig(t *testing.T) {
 	}
 }
 
-// TestKeyChecker runs the checker against a balance endpoint that answers each status.
+// TestKeyChecker runs the checker against a balance endpoint that responds with each
+// status in turn.
 func TestKeyChecker(t *testing.T) {
 	const key = "sk-poe-0123456789abcdefghijklmnopqrstuvwxyz"
 	cases := []struct {
