@@ -58,6 +58,19 @@ func BenchmarkFrameNotify(b *testing.B) {
 	}
 }
 
+// BenchmarkFrameNotification measures the direct path that Server takes
+// for chat/stream when Config.Stream is set: the same bytes as
+// BenchmarkFrameNotify.
+func BenchmarkFrameNotification(b *testing.B) {
+	s := NewStream(strings.NewReader(""), io.Discard, nil, 0, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.writeNotification("chat/stream", streamEventForBench); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkFrameRead measures reading and checking one incoming frame.
 func BenchmarkFrameRead(b *testing.B) {
 	body := `{"jsonrpc":"2.0","id":7,"method":"chat/cancel","params":{"streamId":"chat-1"}}`
@@ -92,10 +105,20 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 // BenchmarkRelayChunk measures one chunk through the whole sidecar: a
 // Server relays b.N chunks of a chat stream from an in-memory Poe response to
 // a Stream that discards its output. Each op is one chunk: reading the event,
-// decoding the chunk, keeping its text and sending its notification.
+// decoding the chunk, keeping its text and sending its notification. The
+// final chat/send result, with all the text, is in the time too. "direct" is
+// the Server with Config.Stream set, "jsonrpc2" without.
 func BenchmarkRelayChunk(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { benchmarkRelayChunk(b, true) })
+	b.Run("jsonrpc2", func(b *testing.B) { benchmarkRelayChunk(b, false) })
+}
+
+func benchmarkRelayChunk(b *testing.B, direct bool) {
+	input, feed := io.Pipe()
+	output := &responseWatcher{id: []byte(`{"id":2,`), seen: make(chan struct{})}
+	stream := NewStream(input, output, input, 0, nil)
 	transport := &chunkTransport{}
-	server := NewServer(Config{
+	cfg := Config{
 		CredentialPath: b.TempDir() + "/auth.json",
 		Getenv: func(name string) string {
 			switch name {
@@ -107,12 +130,13 @@ func BenchmarkRelayChunk(b *testing.B) {
 			return ""
 		},
 		HTTPClient: &http.Client{Transport: transport},
-	})
+	}
+	if direct {
+		cfg.Stream = stream
+	}
+	server := NewServer(cfg)
 	defer server.Close()
-
-	input, feed := io.Pipe()
-	output := &responseWatcher{id: []byte(`{"id":2,`), seen: make(chan struct{})}
-	conn := jsonrpc2.NewConn(context.Background(), NewStream(input, output, input, 0, nil), server)
+	conn := jsonrpc2.NewConn(context.Background(), stream, server)
 	defer conn.Close()
 	defer feed.Close()
 
@@ -131,7 +155,7 @@ func BenchmarkRelayChunk(b *testing.B) {
 	b.StopTimer()
 }
 
-// chunkTransport answers every request with a chat stream of chunks events,
+// chunkTransport responds to every request with a chat stream of chunks events,
 // each with the delta " token", generated as the body is read.
 type chunkTransport struct {
 	chunks int

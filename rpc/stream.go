@@ -45,8 +45,7 @@ type Stream struct {
 	logger *slog.Logger
 	body   []byte // reused between messages, since decoding copies what it keeps
 
-	wmu sync.Mutex
-	w   *bufio.Writer
+	out *frameWriter
 	c   io.Closer
 
 	errMu sync.Mutex
@@ -64,52 +63,11 @@ func NewStream(r io.Reader, w io.Writer, c io.Closer, maxLen int, logger *slog.L
 	}
 	return &Stream{
 		r:      bufio.NewReaderSize(r, 64<<10),
-		w:      bufio.NewWriterSize(w, 64<<10),
+		out:    newFrameWriter(w),
 		c:      c,
 		maxLen: maxLen,
 		logger: logger,
 	}
-}
-
-// WriteObject encodes obj as JSON and writes it as one frame. It is safe for
-// concurrent use; frames never interleave.
-func (s *Stream) WriteObject(obj any) error {
-	data, err := encodeMessage(obj)
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
-	}
-	return s.writeFrame(data)
-}
-
-// encodeMessage returns the JSON encoding of obj. jsonrpc2 hands WriteObject
-// messages that encode themselves with json.Marshal, so their MarshalJSON
-// output is already compact and HTML-escaped. Calling it directly skips
-// json.Marshal's second pass, which would validate and copy the whole message
-// again and gives the same bytes. In a profile of a chat stream that pass was
-// a tenth of the sidecar's CPU time, and for a long final answer it is two
-// more copies of the text.
-func encodeMessage(obj any) ([]byte, error) {
-	if m, ok := obj.(json.Marshaler); ok {
-		return m.MarshalJSON()
-	}
-	return json.Marshal(obj)
-}
-
-func (s *Stream) writeFrame(body []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-
-	var header [32]byte
-	h := append(header[:0], "Content-Length: "...)
-	h = strconv.AppendInt(h, int64(len(body)), 10)
-	h = append(h, "\r\n\r\n"...)
-	if _, err := s.w.Write(h); err != nil {
-		return err
-	}
-	if _, err := s.w.Write(body); err != nil {
-		return err
-	}
-	return s.w.Flush()
 }
 
 // ReadObject reads the next valid JSON-RPC message into v. Bodies that are not
@@ -137,7 +95,7 @@ func (s *Stream) ReadObject(v any) error {
 		}
 
 		s.logger.Warn("rejected message", "code", reply.code, "error", reply.message)
-		if err := s.writeFrame(reply.encode()); err != nil {
+		if err := s.out.writeFrame(reply.encode()); err != nil {
 			return err
 		}
 	}
@@ -154,8 +112,10 @@ func (s *Stream) Err() error {
 	return s.err
 }
 
-// Close closes the underlying closer.
+// Close closes the underlying closer. Notifications that the Server writes
+// directly fail from then on.
 func (s *Stream) Close() error {
+	s.out.close()
 	if s.c == nil {
 		return nil
 	}

@@ -2,7 +2,7 @@ package rpc
 
 import "strings"
 
-// Block sizes of a textBuffer. The first block fits a short answer; each
+// Block sizes of a textBuffer. The first block fits a short reply, and each
 // new block doubles the last, up to maxTextBlock.
 const (
 	firstTextBlock = 512
@@ -12,7 +12,7 @@ const (
 // textBuffer collects the text of a chat stream for the chat/send result. It
 // keeps the text in blocks that are never copied while the stream runs. A
 // strings.Builder copies its whole content each time it grows and briefly
-// holds both copies, which for a 100 MB answer measured several times the
+// holds both copies, which for 100 MB of text measured several times the
 // text in peak RSS. A textBuffer holds the text plus at most one block of
 // free space, and String copies it once.
 type textBuffer struct {
