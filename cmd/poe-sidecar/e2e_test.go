@@ -119,7 +119,7 @@ func startSession(t *testing.T, opts fakepoe.Options, extraEnv ...string) *sessi
 		"POE_OAUTH_TOKEN_URL="+fake.TokenURL(),
 	)
 	env = append(env, extraEnv...)
-	side, err := client.Start(sidecarBin, []string{"--stdio", "--log-level", "debug"}, env, s.stderr)
+	side, err := client.Start(sidecarBin, []string{"--stdio", "--log-level", "debug", "--trace"}, env, s.stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

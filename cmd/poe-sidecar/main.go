@@ -50,6 +50,10 @@ Flags when serving:
   --log-file PATH         write logs to PATH (default: %s)
   --log-level LEVEL       debug, info, warn or error (default: info; the editor's
                           initializationOptions.logLevel overrides it)
+  --trace                 log every message to and from the editor at debug
+                          level, with keys, codes and sign-in addresses
+                          replaced by [redacted] (chat/stream deltas are not
+                          traced); needs --log-level debug
   --max-message-size N    largest message body read from the editor, in bytes
                           (default: %d); a larger frame ends the session
 
@@ -100,6 +104,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logFile := flags.String("log-file", "", "")
 	logLevel := flags.String("log-level", "info", "")
 	maxMessage := flags.Int("max-message-size", rpc.DefaultMaxMessageSize, "")
+	trace := flags.Bool("trace", false, "")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout)
@@ -122,6 +127,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	return serve(stdin, stdout, serveOptions{
+		trace:      *trace,
 		logger:     logger,
 		logPath:    logPath,
 		level:      level,
@@ -130,6 +136,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 type serveOptions struct {
+	trace      bool
 	logger     *slog.Logger
 	logPath    string
 	level      *slog.LevelVar
@@ -157,7 +164,11 @@ func serve(stdin io.Reader, stdout io.Writer, opts serveOptions) int {
 		Getenv:         os.Getenv,
 		OpenBrowser:    openBrowser,
 	})
-	conn := jsonrpc2.NewConn(context.Background(), stream, server, jsonrpc2.SetLogger(libraryLogger{logger}))
+	connOpts := []jsonrpc2.ConnOpt{jsonrpc2.SetLogger(libraryLogger{logger})}
+	if opts.trace {
+		connOpts = append(connOpts, rpc.TraceOptions(logger)...)
+	}
+	conn := jsonrpc2.NewConn(context.Background(), stream, server, connOpts...)
 
 	select {
 	case <-conn.DisconnectNotify():
