@@ -202,3 +202,24 @@ func BenchmarkStreamWrite(b *testing.B) {
 		}
 	}
 }
+
+// A client that counts characters instead of bytes cuts a non-ASCII body
+// short. The cut body is answered with a parse error, and the rest of it,
+// read as a header, ends the session: the framing can no longer be trusted.
+func TestStreamCharacterCountedLength(t *testing.T) {
+	body := `{"jsonrpc":"2.0","method":"x","params":{"text":"héllo"}}`
+	chars := len([]rune(body))
+	input := "Content-Length: " + itoa(chars) + "\r\n\r\n" + body + frame(`{"jsonrpc":"2.0","method":"y"}`)
+
+	msgs, replies, err := readAll(t, input)
+	if len(msgs) != 0 {
+		t.Fatalf("messages = %q, want none", msgs)
+	}
+	if !strings.Contains(replies, `"code":-32700`) {
+		t.Errorf("replies = %q, want a parse error for the cut body", replies)
+	}
+	var fe *FrameError
+	if !errors.As(err, &fe) {
+		t.Fatalf("err = %v, want a *FrameError ending the session", err)
+	}
+}
