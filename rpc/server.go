@@ -249,6 +249,13 @@ func (s *Server) runContext(ctx context.Context, conn *jsonrpc2.Conn, req *jsonr
 		s.replyError(conn, req, err)
 		return
 	}
+	if res, ok := result.(chatResult); ok && s.cfg.Stream != nil {
+		// A chat result carries the whole text, so it skips jsonrpc2's copies.
+		if err := s.cfg.Stream.writeResult(req.ID, res); err != nil {
+			s.logger.Debug("reply not sent", "method", req.Method, "id", req.ID.String(), "error", err)
+		}
+		return
+	}
 	if err := conn.Reply(s.ctx, req.ID, result); err != nil {
 		s.logger.Debug("reply not sent", "method", req.Method, "id", req.ID.String(), "error", err)
 	}

@@ -193,18 +193,31 @@ var notificationBuffers = sync.Pool{New: func() any {
 //
 // It fails after Close, as the connection's own methods do.
 func (s *Stream) writeNotification(method string, params any) error {
+	return s.writeDirect("method", method, "params", params)
+}
+
+// writeResult writes a successful response to request id, with the same
+// meaning as jsonrpc2.Conn.Reply: {"jsonrpc":"2.0","id":…,"result":…}. The
+// library copies a result three times on its way out, which for the final
+// text of a long chat stream is hundreds of megabytes; this encodes it once.
+func (s *Stream) writeResult(id jsonrpc2.ID, result any) error {
+	return s.writeDirect("id", id, "result", result)
+}
+
+// writeDirect writes the frame {"jsonrpc":"2.0",key1:value1,key2:value2}.
+func (s *Stream) writeDirect(key1 string, value1 any, key2 string, value2 any) error {
 	nb := notificationBuffers.Get().(*notificationBuffer)
 	defer notificationBuffers.Put(nb)
 
 	nb.buf.Reset()
-	nb.buf.WriteString(`{"jsonrpc":"2.0","method":`)
-	if err := nb.enc.Encode(method); err != nil {
-		return err
+	nb.buf.WriteString(`{"jsonrpc":"2.0","` + key1 + `":`)
+	if err := nb.enc.Encode(value1); err != nil {
+		return fmt.Errorf("encode %s: %w", key1, err)
 	}
 	nb.buf.Truncate(nb.buf.Len() - 1) // Encode ends each value with a newline
-	nb.buf.WriteString(`,"params":`)
-	if err := nb.enc.Encode(params); err != nil {
-		return fmt.Errorf("encode %s params: %w", method, err)
+	nb.buf.WriteString(`,"` + key2 + `":`)
+	if err := nb.enc.Encode(value2); err != nil {
+		return fmt.Errorf("encode %s: %w", key2, err)
 	}
 	nb.buf.Truncate(nb.buf.Len() - 1)
 	nb.buf.WriteByte('}')

@@ -13,6 +13,9 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+echo "== benchmark smoke run (checks that every part works, nothing about speed)"
+go run ./bench -short -no-micro > /dev/null
+
 bin_dir=$(mktemp -d)
 trap 'rm -rf "$bin_dir"' EXIT
 go build -o "$bin_dir/poe-sidecar" ./cmd/poe-sidecar

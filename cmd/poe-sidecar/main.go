@@ -156,6 +156,7 @@ func serve(stdin io.Reader, stdout io.Writer, opts serveOptions) int {
 
 	stream := rpc.NewStream(stdin, stdout, nil, opts.maxMessage, logger)
 	server := rpc.NewServer(rpc.Config{
+		Stream:         stream,
 		Version:        buildVersion(),
 		LogFile:        opts.logPath,
 		LogLevel:       opts.level,
