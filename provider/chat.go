@@ -65,6 +65,10 @@ type chatBody struct {
 // because "[DONE]" is the stream's explicit terminator. A body that ends before either
 // is ReasonMalformed, never a success, and so is an event over 32 MiB.
 //
+// A 429, 500, 502, 503 or 529 response, or a connection that could not be opened, is
+// retried once under the rule in retry.go. That happens before onDelta is first called,
+// so no text is ever passed to onDelta twice.
+//
 // When ctx ends, the upstream request is closed at once and ChatStream returns an error
 // that wraps ctx.Err(), not an *Error.
 func (c *Client) ChatStream(ctx context.Context, apiKey string, req ChatRequest, onDelta func(text string)) (ChatResult, error) {

@@ -39,6 +39,10 @@ var (
 // Every failure of a Poe call is an *Error, with two exceptions: when the caller's
 // context ends, a call returns an error that wraps ctx.Err(), and an invalid BaseURL
 // gives a plain error before anything is sent.
+//
+// A call sends its request a second time only when the first attempt could not connect
+// or got 429, 500, 502, 503 or 529, and never once a 200 response has begun. The rule
+// and its waits are described in retry.go.
 type Client struct {
 	BaseURL       string        // e.g. "https://api.poe.com/v1"; "" means that default
 	HTTPClient    *http.Client  // nil: a shared client on a clone of http.DefaultTransport (proxy variables honoured) with no overall Timeout
@@ -47,8 +51,9 @@ type Client struct {
 	UserAgent     string        // sent as User-Agent when non-empty
 	Logger        *slog.Logger  // nil: discard
 
-	now          func() time.Time // clock for Retry-After dates; nil means time.Now
-	maxEventSize int              // cap on one server-sent event; 0 means defaultMaxEventSize
+	now          func() time.Time                                 // clock for Retry-After dates; nil means time.Now
+	sleep        func(ctx context.Context, d time.Duration) error // wait before a retry; nil means a timer
+	maxEventSize int                                              // cap on one server-sent event; 0 means defaultMaxEventSize
 }
 
 // defaultHTTPClient is shared by every Client without an HTTPClient, so that they share
@@ -150,9 +155,9 @@ type exchange struct {
 	resp          *http.Response
 }
 
-// send sends r and waits at most HeaderTimeout for the response headers. On success the
-// caller owns the exchange and must call its close method.
-func (c *Client) send(ctx context.Context, r request) (*exchange, error) {
+// sendOnce sends r and waits at most HeaderTimeout for the response headers. On success
+// the caller owns the exchange and must call its close method.
+func (c *Client) sendOnce(ctx context.Context, r request) (*exchange, error) {
 	x := &exchange{request: r, client: c, ctx: ctx, headerTimeout: c.headerTimeout()}
 	x.reqCtx, x.cancel = context.WithCancelCause(ctx)
 	x.cancelTimeout = func() {}

@@ -8,5 +8,12 @@
 // puts it in an error.
 //
 // The streaming body is read by a small server-sent events reader (sse.go) that follows the
-// WHATWG HTML "Server-sent events" parsing rules, with a size cap per event.
+// WHATWG HTML "Server-sent events" parsing rules, with a size cap per event: the data of
+// one event may take up to 32 MiB, so the text of a 20 MiB data line is passed to the
+// caller whole, as one piece. A longer event ends the stream with ReasonMalformed,
+// and so does a line longer than the cap plus 1 KiB, as soon as that many bytes have
+// arrived without its end, so memory stays bounded.
+//
+// A failed request is sent once more only when it could not connect or Poe answered 429,
+// 500, 502, 503 or 529, and never after any text reached the caller (retry.go).
 package provider

@@ -90,7 +90,7 @@ func statusError(op string, resp *http.Response, body []byte, apiKey string, now
 		Status: resp.StatusCode,
 		op:     op,
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	}
 

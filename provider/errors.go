@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,7 +59,7 @@ type Error struct {
 	Type       string        // Poe's error type, when Poe sent one
 	Code       string        // Poe's error code as text: a string code as is, a numeric one in decimal
 	Message    string        // Poe's error message, when Poe sent one, with the API key replaced should Poe echo it
-	RetryAfter time.Duration // wait from Retry-After on 429 and 503, 0 when absent
+	RetryAfter time.Duration // wait from Retry-After on 429 and 5xx responses, 0 when absent
 	Err        error         // cause, may be nil
 
 	op   string        // the call that failed, such as "chat request"
@@ -177,6 +178,10 @@ func (e *Error) nextStep() string {
 		}
 		return "try again later"
 	case ReasonUnreachable:
+		var certErr *tls.CertificateVerificationError
+		if errors.As(e.Err, &certErr) {
+			return "check the system clock and trusted certificates (SSL_CERT_FILE), or a proxy that intercepts HTTPS"
+		}
 		return "check the network connection and the HTTPS_PROXY setting"
 	case ReasonStalled, ReasonMalformed:
 		return "try again"

@@ -30,15 +30,21 @@ func TestChatStreamHTTPErrors(t *testing.T) {
 		{408, "", "timeout_error", "timeout", "timeout_error", ReasonServerError, 0, "try again later"},
 		{413, "", "invalid_request_error", "request_too_large", "request_too_large", ReasonBadRequest, 0, "shorten the conversation"},
 		{429, "7", "rate_limit_error", "rate_limit_exceeded", "rate_limit_error", ReasonRateLimited, 7 * time.Second, "wait 7 seconds and try again"},
+		{429, "", "rate_limit_error", "rate_limit_exceeded", "rate_limit_error", ReasonRateLimited, 0, "wait a moment and try again"},
 		{500, "", "api_error", "internal_error", "provider_error", ReasonServerError, 0, "try again later"},
 		{502, "", "api_error", "bad_gateway", "upstream_error", ReasonServerError, 0, "try again later"},
 		{503, "1", "api_error", "internal_error", "api_error", ReasonServerError, time.Second, "wait 1 second and try again"},
 		{529, "", "api_error", "overloaded", "overloaded_error", ReasonServerError, 0, "try again later"},
+		{529, "20", "api_error", "overloaded", "overloaded_error", ReasonServerError, 20 * time.Second, "wait 20 seconds and try again"},
 	}
 
 	for _, tt := range tests {
 		for _, shape := range []string{"A", "B"} {
-			t.Run(strconv.Itoa(tt.status)+shape, func(t *testing.T) {
+			name := strconv.Itoa(tt.status) + shape
+			if tt.retryAfter != "" {
+				name += " Retry-After " + tt.retryAfter
+			}
+			t.Run(name, func(t *testing.T) {
 				message := fmt.Sprintf("Poe message for %d", tt.status)
 				wantType, wantCode := tt.typeA, tt.codeA
 				body := fmt.Sprintf(`{"error":{"message":%q,"type":%q,"code":%q}}`, message, tt.typeA, tt.codeA)

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -41,8 +43,14 @@ func newServer(t *testing.T, handler http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
+// newClient returns a client of srv that retries without waiting.
 func newClient(srv *httptest.Server) *Client {
-	return &Client{BaseURL: srv.URL + "/v1", HTTPClient: srv.Client()}
+	return &Client{BaseURL: srv.URL + "/v1", HTTPClient: srv.Client(), sleep: skipWait}
+}
+
+// skipWait replaces the wait before a retry, so that tests do not sleep.
+func skipWait(ctx context.Context, _ time.Duration) error {
+	return ctx.Err()
 }
 
 // checkChatRequest reports every way r differs from the chat request ChatStream must

@@ -3,6 +3,7 @@ package fakepoe
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -141,7 +142,19 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, shape str
 	if retryAfter != "" {
 		w.Header().Set("Retry-After", retryAfter)
 	}
+	if shape == ShapeHTML {
+		writeHTMLError(w, e.status)
+		return
+	}
 	writeJSON(w, e.status, e.body(shape))
+}
+
+// writeHTMLError sends the kind of HTML page that a proxy or CDN shows for status.
+func writeHTMLError(w http.ResponseWriter, status int) {
+	title := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%s</title></head>\n<body><h1>%s</h1><p>The server could not complete the request.</p></body></html>\n", title, title)
 }
 
 // writeJSON sends v as JSON with the given status. HTML characters stay unescaped,

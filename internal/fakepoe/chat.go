@@ -69,9 +69,9 @@ type completionMessage struct {
 
 // handleChat serves POST /v1/chat/completions. Checks run in this order: the
 // ChatStatus fault, the bearer key (401), the JSON body (400), the model (404), the
-// balance (402). Errors use Shape A unless Fault.ErrorShape selects Shape B.
+// balance (402). Errors use Shape A unless Fault.ErrorShape selects another.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	fault := s.currentFault()
+	fault := s.takeChatFault()
 	shape := fault.shapeOr(ShapeA)
 	if fault.ChatStatus != 0 {
 		s.writeAPIError(w, r, shape, errorForStatus(fault.ChatStatus), fault.RetryAfter)

@@ -42,7 +42,7 @@ const (
 	TokenEmptyKey = "empty_key"
 )
 
-// Values of Fault.ErrorShape, the two error bodies Poe documents.
+// Values of Fault.ErrorShape: the two error bodies Poe documents, and an HTML page.
 const (
 	// ShapeA is {"error":{"message","type","code"}} with a string code such as
 	// "invalid_api_key".
@@ -50,6 +50,9 @@ const (
 	// ShapeB is {"error":{"code","type","message","metadata"}} with the HTTP status as
 	// a number in code.
 	ShapeB = "B"
+	// ShapeHTML sends an HTML page with Content-Type text/html instead of JSON, as a
+	// proxy or CDN in front of Poe might. A mid-stream error still uses Shape A.
+	ShapeHTML = "html"
 )
 
 // Stream quirks for Fault.Stream. A stream is "interrupted" after half of its deltas,
@@ -86,15 +89,23 @@ const (
 	// StreamNoUsage leaves out the usage chunk even when the request sets
 	// stream_options.include_usage.
 	StreamNoUsage = "no_usage"
+	// StreamNoHeaders reads the request and then sends nothing, not even the status
+	// line, until the client goes away or the server closes.
+	StreamNoHeaders = "no_headers"
 )
 
-// HugeEventSize is the length in bytes of the extra delta that StreamHugeEvent sends.
+// HugeEventSize is the default length in bytes of the extra delta that StreamHugeEvent
+// sends. Fault.HugeEventSize sets another one.
 const HugeEventSize = 200 << 10
+
+// maxHugeEventSize bounds Fault.HugeEventSize, so that a typing mistake cannot make the
+// server build a body that exhausts memory.
+const maxHugeEventSize = 64 << 20
 
 var streamQuirks = []string{
 	StreamNoDone, StreamCut, StreamMidstreamErrorData, StreamMidstreamErrorEvent,
 	StreamStall, StreamKeepAlive, StreamCRLF, StreamNoSpace, StreamBytePerWrite,
-	StreamHugeEvent, StreamNoUsage,
+	StreamHugeEvent, StreamNoUsage, StreamNoHeaders,
 }
 
 // Fault selects failures and quirks for the requests that follow SetFault.
@@ -112,9 +123,14 @@ type Fault struct {
 	ModelsStatus  int `json:"modelsStatus,omitempty"`
 	BalanceStatus int `json:"balanceStatus,omitempty"`
 
-	// ErrorShape is ShapeA or ShapeB for every API error body, including 401s and
-	// mid-stream errors. Empty keeps each endpoint's default: Shape A for chat and
-	// models, Shape B for the balance endpoint.
+	// ChatStatusCount, when above 0, is how many chat requests get ChatStatus. Later
+	// chat requests are served normally, so a test can check that a client's retry
+	// succeeds. 0 applies ChatStatus to every chat request until the next SetFault.
+	ChatStatusCount int `json:"chatStatusCount,omitempty"`
+
+	// ErrorShape is ShapeA, ShapeB or ShapeHTML for every API error body, including
+	// 401s, and ShapeA or ShapeB for mid-stream errors. Empty keeps each endpoint's
+	// default: Shape A for chat and models, Shape B for the balance endpoint.
 	ErrorShape string `json:"errorShape,omitempty"`
 
 	// RetryAfter, when not empty, is sent as the Retry-After header of the
@@ -124,6 +140,15 @@ type Fault struct {
 	// Stream is one Stream* quirk or a comma-separated list of them, such as
 	// "crlf,keepalive". It applies only to chat requests with "stream":true.
 	Stream string `json:"stream,omitempty"`
+
+	// HugeEventSize, when above 0, is the length in bytes of the StreamHugeEvent delta,
+	// at most 64 MiB. 0 means the HugeEventSize constant.
+	HugeEventSize int `json:"hugeEventSize,omitempty"`
+
+	// KeepAliveGapMillis, when above 0, makes a stream pause this many milliseconds
+	// before its last delta, with a ": keep-alive" comment every tenth of the pause, so
+	// a client can check that comments alone keep a slow stream alive. Streams only.
+	KeepAliveGapMillis int `json:"keepAliveGapMillis,omitempty"`
 }
 
 // Validate returns an error that names the first field holding an unknown value.
@@ -156,10 +181,14 @@ func (f Fault) Validate() error {
 		}
 	}
 
+	if f.ChatStatusCount < 0 {
+		return fmt.Errorf("invalid ChatStatusCount %d: want 0 for every request or a positive count", f.ChatStatusCount)
+	}
+
 	switch f.ErrorShape {
-	case "", ShapeA, ShapeB:
+	case "", ShapeA, ShapeB, ShapeHTML:
 	default:
-		return fmt.Errorf("invalid ErrorShape %q: want %q or %q", f.ErrorShape, ShapeA, ShapeB)
+		return fmt.Errorf("invalid ErrorShape %q: want %q, %q or %q", f.ErrorShape, ShapeA, ShapeB, ShapeHTML)
 	}
 
 	if strings.ContainsAny(f.RetryAfter, "\r\n") {
@@ -170,6 +199,13 @@ func (f Fault) Validate() error {
 		if !isStreamQuirk(quirk) {
 			return fmt.Errorf("invalid Stream quirk %q in %q", quirk, f.Stream)
 		}
+	}
+
+	if f.HugeEventSize < 0 || f.HugeEventSize > maxHugeEventSize {
+		return fmt.Errorf("invalid HugeEventSize %d: want 0 for the default or at most %d bytes", f.HugeEventSize, maxHugeEventSize)
+	}
+	if f.KeepAliveGapMillis < 0 {
+		return fmt.Errorf("invalid KeepAliveGapMillis %d: want 0 for none or a positive number", f.KeepAliveGapMillis)
 	}
 	return nil
 }
@@ -191,6 +227,22 @@ func (s *Server) currentFault() Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fault
+}
+
+// takeChatFault returns the fault for a new chat request. When ChatStatusCount is
+// set, it counts the request against it and switches ChatStatus off once the count is
+// used up.
+func (s *Server) takeChatFault() Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.fault
+	if s.fault.ChatStatus != 0 && s.fault.ChatStatusCount > 0 {
+		s.fault.ChatStatusCount--
+		if s.fault.ChatStatusCount == 0 {
+			s.fault.ChatStatus = 0
+		}
+	}
+	return f
 }
 
 // shapeOr returns the fault's error shape, or fallback when the fault names none.

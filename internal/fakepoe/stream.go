@@ -18,7 +18,8 @@ type chatStream struct {
 	deltas       []string
 	includeUsage bool
 	quirks       map[string]bool
-	errorShape   string
+	errorShape   string        // ShapeA or ShapeB; ShapeHTML falls back to Shape A
+	keepAliveGap time.Duration // pause before the last delta, filled with comments; 0 for none
 }
 
 type chunk struct {
@@ -61,9 +62,25 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, plan replyPl
 		out.fieldSep = ""
 	}
 
+	if quirks[StreamNoHeaders] {
+		// Hold the request without a response. Close ends the wait through baseCtx,
+		// and then the connection is dropped, because returning would send a 200.
+		<-r.Context().Done()
+		if s.baseCtx.Err() != nil {
+			s.dropConnection(w, plan.id)
+			return
+		}
+		s.recordClosedEarly(plan.id)
+		return
+	}
+
 	deltas := plan.deltas
 	if quirks[StreamHugeEvent] {
-		deltas = append(deltas[:len(deltas):len(deltas)], strings.Repeat("x", HugeEventSize))
+		size := HugeEventSize
+		if fault.HugeEventSize > 0 {
+			size = fault.HugeEventSize
+		}
+		deltas = append(deltas[:len(deltas):len(deltas)], strings.Repeat("x", size))
 	}
 	stream := &chatStream{
 		server:       s,
@@ -73,6 +90,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, plan replyPl
 		includeUsage: includeUsage && !quirks[StreamNoUsage],
 		quirks:       quirks,
 		errorShape:   fault.shapeOr(ShapeA),
+		keepAliveGap: time.Duration(fault.KeepAliveGapMillis) * time.Millisecond,
 	}
 
 	header := w.Header()
@@ -124,6 +142,11 @@ func (c *chatStream) run(ctx context.Context, w http.ResponseWriter) error {
 		}
 		if i == len(c.deltas) {
 			break
+		}
+		if i == len(c.deltas)-1 && c.keepAliveGap > 0 {
+			if err := c.keepAliveFor(ctx, c.keepAliveGap); err != nil {
+				return err
+			}
 		}
 
 		if err := c.writeChunk(ctx, c.deltaChunk(i)); err != nil {
@@ -207,6 +230,27 @@ func (c *chatStream) pause(ctx context.Context) error {
 		return c.out.comment("keep-alive")
 	}
 	return nil
+}
+
+// keepAliveFor waits for gap and sends a keep-alive comment every tenth of it. It
+// returns early with the context's error when the request ends.
+func (c *chatStream) keepAliveFor(ctx context.Context, gap time.Duration) error {
+	ticker := time.NewTicker(max(gap/10, time.Millisecond))
+	defer ticker.Stop()
+	deadline := time.NewTimer(gap)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		case <-ticker.C:
+			if err := c.out.comment("keep-alive"); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 func (c *chatStream) writeChunk(ctx context.Context, ch chunk) error {
