@@ -3,15 +3,97 @@ package auth
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // callbackPath is the redirect URI's path. Poe's docs exempt localhost redirect URIs from
 // registration, and the clients known to work use http://127.0.0.1:<port>/callback.
 // NOTE: whether Poe accepts other paths is unknown.
 const callbackPath = "/callback"
+
+// CallbackLimits bounds what the callback server reads and how long it keeps a connection,
+// so that a client on this machine cannot hold the server open or fill its memory. Zero
+// fields take the defaults named on them.
+type CallbackLimits struct {
+	// ReadHeaderTimeout is the time a client has to send a request's headers. 0: 10 s.
+	ReadHeaderTimeout time.Duration
+
+	// ReadTimeout is the time a client has to send a whole request. 0: 15 s.
+	ReadTimeout time.Duration
+
+	// WriteTimeout runs from the end of a request's headers to the end of the page. The
+	// token exchange runs before the page is written, so it must exceed the HTTP client's
+	// timeout. 0: 45 s.
+	WriteTimeout time.Duration
+
+	// IdleTimeout is how long a keep-alive connection may wait for its next request.
+	// 0: 15 s.
+	IdleTimeout time.Duration
+
+	// MaxHeaderBytes bounds the request line and headers. net/http allows 4 KiB more
+	// before it replies 431 Request Header Fields Too Large. 0: 16 KiB.
+	MaxHeaderBytes int
+}
+
+// withDefaults returns l with its zero fields set to the defaults.
+func (l CallbackLimits) withDefaults() CallbackLimits {
+	if l.ReadHeaderTimeout == 0 {
+		l.ReadHeaderTimeout = 10 * time.Second
+	}
+	if l.ReadTimeout == 0 {
+		l.ReadTimeout = 15 * time.Second
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = defaultHTTPTimeout + 15*time.Second
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = 15 * time.Second
+	}
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = 16 << 10
+	}
+	return l
+}
+
+// check rejects negative limits, which net/http would read as "no limit".
+func (l CallbackLimits) check() error {
+	timeouts := []struct {
+		name  string
+		value time.Duration
+	}{
+		{"ReadHeaderTimeout", l.ReadHeaderTimeout},
+		{"ReadTimeout", l.ReadTimeout},
+		{"WriteTimeout", l.WriteTimeout},
+		{"IdleTimeout", l.IdleTimeout},
+	}
+	for _, timeout := range timeouts {
+		if timeout.value < 0 {
+			return fmt.Errorf("new auth service: CallbackLimits.%s %v is negative", timeout.name, timeout.value)
+		}
+	}
+	if l.MaxHeaderBytes < 0 {
+		return fmt.Errorf("new auth service: CallbackLimits.MaxHeaderBytes %d is negative", l.MaxHeaderBytes)
+	}
+	return nil
+}
+
+// newCallbackServer returns the attempt's callback server with the Service's limits.
+func (s *Service) newCallbackServer(a *attempt) *http.Server {
+	return &http.Server{
+		Handler:           s.callbackHandler(a),
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		ReadTimeout:       s.limits.ReadTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
 
 // callbackHandler serves the attempt's loopback redirect (RFC 8252 section 7.3). Only
 // GET /callback with the server's own Host reaches the attempt. Other requests get an
@@ -27,13 +109,15 @@ func (s *Service) callbackHandler(a *attempt) http.Handler {
 			writePage(w, http.StatusBadRequest, pageBadHost)
 			return
 		}
+		// The path and method are not logged: a browser or proxy that escapes the "?" of the
+		// redirect puts the code and state into the path.
 		if r.URL.Path != callbackPath {
-			s.log.Debug("callback request for another path rejected", "attempt", a.id, "path", clip(r.URL.Path, 100))
+			s.log.Debug("callback request for another path rejected", "attempt", a.id)
 			writePage(w, http.StatusNotFound, pageNotFound)
 			return
 		}
 		if r.Method != http.MethodGet {
-			s.log.Debug("callback request with another method rejected", "attempt", a.id, "method", clip(r.Method, 20))
+			s.log.Debug("callback request with another method rejected", "attempt", a.id)
 			w.Header().Set("Allow", http.MethodGet)
 			writePage(w, http.StatusMethodNotAllowed, pageMethodNotAllowed)
 			return
@@ -72,6 +156,11 @@ func (a *attempt) allowsHost(host string) bool {
 	return false
 }
 
+// pagePolicy is the Content-Security-Policy of every callback page. The page loads nothing
+// but its inline style. base-uri, form-action and frame-ancestors do not fall back to
+// default-src, so they are set one by one: no base URL, no form posts, no framing.
+const pagePolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 // setPageHeaders sets the headers of every callback page: no caching (the address holds
 // the code), no referrer, no scripts and no framing.
 func setPageHeaders(h http.Header) {
@@ -79,7 +168,7 @@ func setPageHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("Content-Security-Policy", pagePolicy)
 	h.Set("X-Frame-Options", "DENY")
 }
 

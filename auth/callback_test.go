@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,7 +18,7 @@ func TestCallbackKeepsAttempt(t *testing.T) {
 		method     string
 		path       string
 		params     func(state string) []string
-		host       string
+		host       func(port string) string // Host header; nil: the one in the redirect URI
 		wantStatus int
 		wantText   string
 	}{
@@ -52,9 +53,58 @@ func TestCallbackKeepsAttempt(t *testing.T) {
 			wantStatus: http.StatusMethodNotAllowed, wantText: "Method not allowed",
 		},
 		{
+			name: "favicon", method: http.MethodGet, path: "/favicon.ico",
+			params:     func(string) []string { return nil },
+			wantStatus: http.StatusNotFound, wantText: "Not found",
+		},
+		{
+			name: "root", method: http.MethodGet, path: "/",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			wantStatus: http.StatusNotFound, wantText: "Not found",
+		},
+		{
+			name: "callback subpath", method: http.MethodGet, path: "/callback/x",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			wantStatus: http.StatusNotFound, wantText: "Not found",
+		},
+		{
+			name: "put", method: http.MethodPut, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			wantStatus: http.StatusMethodNotAllowed, wantText: "Method not allowed",
+		},
+		{
+			name: "options", method: http.MethodOptions, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			wantStatus: http.StatusMethodNotAllowed, wantText: "Method not allowed",
+		},
+		{
 			name: "foreign host", method: http.MethodGet, path: "/callback",
 			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
-			host:       "attacker.example",
+			host:       func(string) string { return "attacker.example" },
+			wantStatus: http.StatusBadRequest, wantText: "Bad request",
+		},
+		{
+			name: "foreign host with port", method: http.MethodGet, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			host:       func(port string) string { return "attacker.example:" + port },
+			wantStatus: http.StatusBadRequest, wantText: "Bad request",
+		},
+		{
+			name: "localhost suffix", method: http.MethodGet, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			host:       func(port string) string { return "localhost.attacker.example:" + port },
+			wantStatus: http.StatusBadRequest, wantText: "Bad request",
+		},
+		{
+			name: "loopback without port", method: http.MethodGet, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			host:       func(string) string { return "127.0.0.1" },
+			wantStatus: http.StatusBadRequest, wantText: "Bad request",
+		},
+		{
+			name: "loopback other port", method: http.MethodGet, path: "/callback",
+			params:     func(s string) []string { return []string{"code", testCode, "state", s} },
+			host:       func(port string) string { return "127.0.0.1:1" + port },
 			wantStatus: http.StatusBadRequest, wantText: "Bad request",
 		},
 	}
@@ -65,9 +115,10 @@ func TestCallbackKeepsAttempt(t *testing.T) {
 			waiter := completeAsync(context.Background(), env.svc, CompleteParams{AttemptID: att.ID})
 
 			target := strings.Replace(callback(att, tt.params(state)...), "/callback?", tt.path+"?", 1)
+			redirect, _ := url.Parse(att.RedirectURI)
 			resp := visit(t, tt.method, target, func(r *http.Request) {
-				if tt.host != "" {
-					r.Host = tt.host
+				if tt.host != nil {
+					r.Host = tt.host(redirect.Port())
 				}
 			})
 			if resp.status != tt.wantStatus {
@@ -156,6 +207,38 @@ func TestCallbackEndsAttempt(t *testing.T) {
 			wantStatus: http.StatusBadRequest, wantReason: ReasonAccessDenied, wantOAuthError: "access_denied",
 			wantText: "&lt;script&gt;",
 		},
+		{
+			name: "attribute breakout",
+			params: func(s string) []string {
+				return []string{"error", "invalid_request", "error_description", `"'><img src=x onerror=alert(1)>`, "state", s}
+			},
+			wantStatus: http.StatusBadRequest, wantReason: ReasonAccessDenied, wantOAuthError: "invalid_request",
+			wantText: "&lt;img src=x",
+		},
+		{
+			name: "markup in error",
+			params: func(s string) []string {
+				return []string{"error", "<b>bold</b>", "state", s}
+			},
+			wantStatus: http.StatusBadRequest, wantReason: ReasonAccessDenied, wantOAuthError: "<b>bold</b>",
+			wantText: "&lt;b&gt;bold",
+		},
+		{
+			name: "line breaks in error",
+			params: func(s string) []string {
+				return []string{"error", "bad\r\nSet-Cookie: a=1", "error_description", "one\r\ntwo", "state", s}
+			},
+			wantStatus: http.StatusBadRequest, wantReason: ReasonAccessDenied, wantOAuthError: "badSet-Cookie: a=1",
+			wantText: "onetwo",
+		},
+		{
+			name: "long description",
+			params: func(s string) []string {
+				return []string{"error", "access_denied", "error_description", strings.Repeat("A", 10000), "state", s}
+			},
+			wantStatus: http.StatusBadRequest, wantReason: ReasonAccessDenied, wantOAuthError: "access_denied",
+			wantText: strings.Repeat("A", 300) + "…",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,8 +251,16 @@ func TestCallbackEndsAttempt(t *testing.T) {
 				t.Errorf("status = %d, want %d", resp.status, tt.wantStatus)
 			}
 			mustContain(t, "page", resp.body, tt.wantText)
-			if strings.Contains(resp.body, "<script>") {
-				t.Errorf("page contains an unescaped <script>:\n%s", resp.body)
+			for _, markup := range []string{"<script", "<img", "<b>"} {
+				if strings.Contains(resp.body, markup) {
+					t.Errorf("page contains unescaped %q:\n%s", markup, resp.body)
+				}
+			}
+			if len(resp.body) > 4096 {
+				t.Errorf("page is %d bytes, want at most 4096", len(resp.body))
+			}
+			if got := resp.header.Get("Set-Cookie"); got != "" {
+				t.Errorf("Set-Cookie = %q, want none", got)
 			}
 			checkPageHeaders(t, resp.header)
 
@@ -281,11 +372,72 @@ func checkPageHeaders(t *testing.T, h http.Header) {
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "no-referrer",
 		"Cache-Control":           "no-store",
-		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+		"X-Frame-Options":         "DENY",
 	}
 	for name, value := range want {
 		if got := h.Get(name); got != value {
 			t.Errorf("header %s = %q, want %q", name, got, value)
+		}
+	}
+}
+
+// TestCallbackDescriptionHidesState sends descriptions that contain the state, also split
+// by control characters that the page would remove, and checks that none is shown.
+func TestCallbackDescriptionHidesState(t *testing.T) {
+	for _, sep := range []string{"", "\x00", "\r\n", "\u200b"} {
+		t.Run(fmt.Sprintf("%q", sep), func(t *testing.T) {
+			env := newTestEnv(t, nil, nil)
+			att, state := env.startOAuth(t)
+
+			description := "bad " + state[:10] + sep + state[10:]
+			resp := visit(t, http.MethodGet, callback(att, "error", "invalid_request", "error_description", description, "state", state), nil)
+			_, err := env.svc.Complete(context.Background(), CompleteParams{AttemptID: att.ID})
+			if signInReason(err) != ReasonAccessDenied {
+				t.Fatalf("error = %v, want reason %s", err, ReasonAccessDenied)
+			}
+			for what, out := range map[string]string{"page": resp.body, "error": err.Error(), "log": env.logs.String()} {
+				if strings.Contains(out, state) {
+					t.Errorf("the %s shows the state:\n%s", what, out)
+				}
+			}
+		})
+	}
+}
+
+func TestStripControl(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"line\r\nbreak", "linebreak"},
+		{"nul\x00byte", "nulbyte"},
+		{"bidi \u202eoverride\u202c", "bidi override"},
+		{"zero\u200bwidth", "zerowidth"},
+		{"accents stay: é ü", "accents stay: é ü"},
+	}
+	for _, tt := range tests {
+		if got := stripControl(tt.in); got != tt.want {
+			t.Errorf("stripControl(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCallbackMangledRedirect sends the redirect with its "?" escaped, as a broken browser
+// or proxy may, which puts the code and state into the path. The request gets 404 and the
+// log must not contain either value.
+func TestCallbackMangledRedirect(t *testing.T) {
+	env := newTestEnv(t, nil, nil)
+	att, state := env.startOAuth(t)
+
+	target := att.RedirectURI + "%3Fcode=" + testCode + "%26state=" + state
+	resp := visit(t, http.MethodGet, target, nil)
+	if resp.status != http.StatusNotFound {
+		t.Errorf("status = %d, want 404", resp.status)
+	}
+	logs := env.logs.String()
+	mustContain(t, "log", logs, "another path")
+	for name, secret := range map[string]string{"code": testCode, "state": state} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains the %s:\n%s", name, logs)
 		}
 	}
 }

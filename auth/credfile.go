@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // fileVersion is the version of the credential file format that this package writes.
@@ -24,21 +27,14 @@ const (
 	SourceEnv  = "env"
 )
 
-// credentialFile is the JSON layout of the credential file:
+// writtenFile is the layout of the credential file, a JSON object:
 //
 //	{"version":1,"method":"oauth","apiKey":"…","expiresAt":"RFC 3339"|null,"createdAt":"RFC 3339"}
 //
-// The times are kept raw while decoding, because encoding/json's time errors quote the
-// value, and error messages must not show the file's contents.
-type credentialFile struct {
-	Version   *int            `json:"version"`
-	Method    string          `json:"method"`
-	APIKey    string          `json:"apiKey"`
-	ExpiresAt json.RawMessage `json:"expiresAt"`
-	CreatedAt json.RawMessage `json:"createdAt"`
-}
-
-// writtenFile is the layout that encodeCredential writes.
+// decodeCredential reads it more strictly than encoding/json's struct decoding, so that a
+// file has only one reading. Names must match exactly, where encoding/json would also take
+// "APIKEY". A name may appear once, and nothing may follow the object. The text must be
+// UTF-8, where encoding/json would replace bad bytes with U+FFFD. Unknown names are ignored.
 type writtenFile struct {
 	Version   int     `json:"version"`
 	Method    string  `json:"method"`
@@ -71,34 +67,41 @@ func decodeCredential(data []byte) (*Credential, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
-
-	var raw credentialFile
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, describeJSONError(err)
+	if !utf8.Valid(data) {
+		return nil, errors.New("the file is not UTF-8 text")
+	}
+	fields, err := decodeObject(data)
+	if err != nil {
+		return nil, err
 	}
 
+	version, err := decodeVersion(fields["version"])
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case raw.Version == nil:
-		return nil, errors.New(`the "version" field is missing`)
-	case *raw.Version > fileVersion:
-		return nil, fmt.Errorf("format version %d is newer than this poe-sidecar supports (%d); update poe-sidecar", *raw.Version, fileVersion)
-	case *raw.Version < 1:
-		return nil, fmt.Errorf("format version %d is invalid", *raw.Version)
+	case version > fileVersion:
+		return nil, fmt.Errorf("format version %d is newer than this poe-sidecar supports (%d); update poe-sidecar", version, fileVersion)
+	case version < 1:
+		return nil, fmt.Errorf("format version %d is invalid", version)
 	}
 
-	cred := &Credential{APIKey: raw.APIKey, Method: raw.Method}
+	cred := &Credential{}
+	if cred.Method, err = decodeString("method", fields["method"]); err != nil {
+		return nil, err
+	}
+	if cred.APIKey, err = decodeString("apiKey", fields["apiKey"]); err != nil {
+		return nil, err
+	}
 	if err := validateCredential(*cred); err != nil {
 		return nil, err
 	}
 
-	expiresAt, err := decodeTime("expiresAt", raw.ExpiresAt)
-	if err != nil {
+	if cred.ExpiresAt, err = decodeTime("expiresAt", fields["expiresAt"]); err != nil {
 		return nil, err
 	}
-	cred.ExpiresAt = expiresAt
-
 	// NOTE: createdAt is informational, so a hand-written file may leave it out.
-	createdAt, err := decodeTime("createdAt", raw.CreatedAt)
+	createdAt, err := decodeTime("createdAt", fields["createdAt"])
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +109,89 @@ func decodeCredential(data []byte) (*Credential, error) {
 		cred.CreatedAt = *createdAt
 	}
 	return cred, nil
+}
+
+// decodeObject splits a JSON object into its members. It rejects a name that appears
+// twice and any data after the object.
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	first, err := dec.Token()
+	if err != nil {
+		return nil, describeJSONError(err)
+	}
+	if first != json.Delim('{') {
+		return nil, fmt.Errorf("the file contains a JSON %s instead of an object", tokenKind(first))
+	}
+
+	fields := make(map[string]json.RawMessage)
+	for dec.More() {
+		token, err := dec.Token()
+		if err != nil {
+			return nil, describeJSONError(err)
+		}
+		// Inside an object, Token returns each name as a string.
+		name, _ := token.(string)
+		if _, seen := fields[name]; seen {
+			return nil, fmt.Errorf("the field %s appears twice", quoteFieldName(name))
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, describeJSONError(err)
+		}
+		fields[name] = value
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, describeJSONError(err)
+	}
+
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, describeJSONError(err)
+		}
+		return nil, errors.New("the file has data after the JSON object")
+	}
+	return fields, nil
+}
+
+// quoteFieldName quotes a field name of the credential format. Other names are not shown,
+// since they are contents of the file.
+func quoteFieldName(name string) string {
+	switch name {
+	case "version", "method", "apiKey", "expiresAt", "createdAt":
+		return strconv.Quote(name)
+	}
+	return "with an unknown name"
+}
+
+// decodeVersion reads the "version" field, a whole number.
+func decodeVersion(raw json.RawMessage) (int, error) {
+	if raw == nil {
+		return 0, errors.New(`the "version" field is missing`)
+	}
+	if kind := valueKind(raw); kind != "number" {
+		return 0, fmt.Errorf(`the "version" field is a JSON %s, not a number`, kind)
+	}
+	version, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil {
+		return 0, errors.New(`the "version" field is not a whole number such as 1`)
+	}
+	return version, nil
+}
+
+// decodeString reads a string field. An absent field is "", which validateCredential
+// rejects for the fields that need a value.
+func decodeString(field string, raw json.RawMessage) (string, error) {
+	if raw == nil {
+		return "", nil
+	}
+	if kind := valueKind(raw); kind != "string" {
+		return "", fmt.Errorf("the %q field is a JSON %s, not a string", field, kind)
+	}
+	var value string
+	if err := json.Unmarshal(raw, &value); err != nil {
+		return "", fmt.Errorf("the %q field is not a valid JSON string", field)
+	}
+	return value, nil
 }
 
 // validateCredential checks the fields that Save writes and Load reads.
@@ -119,38 +205,94 @@ func validateCredential(c Credential) error {
 	if strings.IndexFunc(c.APIKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return errors.New(`the "apiKey" field contains white space or control characters`)
 	}
-	return nil
+	if c.ExpiresAt != nil {
+		if err := checkTimeRange("expiresAt", *c.ExpiresAt); err != nil {
+			return err
+		}
+	}
+	return checkTimeRange("createdAt", c.CreatedAt)
 }
 
 // decodeTime parses an RFC 3339 string or null. An absent field is nil too.
 func decodeTime(field string, raw json.RawMessage) (*time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if raw == nil || valueKind(raw) == "null" {
 		return nil, nil
+	}
+	if valueKind(raw) != "string" {
+		return nil, fmt.Errorf("the %q field is not a string or null", field)
 	}
 	var text string
 	if err := json.Unmarshal(raw, &text); err != nil {
-		return nil, fmt.Errorf("the %q field is not a string or null", field)
+		return nil, fmt.Errorf("the %q field is not a valid JSON string", field)
 	}
 	t, err := time.Parse(time.RFC3339Nano, text)
 	if err != nil {
 		return nil, fmt.Errorf("the %q field is not an RFC 3339 time", field)
 	}
+	if err := checkTimeRange(field, t); err != nil {
+		return nil, err
+	}
 	return &t, nil
+}
+
+// checkTimeRange rejects a time whose UTC form has no four-digit year. RFC 3339 has no
+// other years, so encodeCredential could not write it in a form that decodeTime reads.
+func checkTimeRange(field string, t time.Time) error {
+	if year := t.UTC().Year(); year < 0 || year > 9999 {
+		return fmt.Errorf("the %q field is outside the years 0000 to 9999 in UTC", field)
+	}
+	return nil
+}
+
+// valueKind returns the JSON type of a value that the decoder accepted: "object", "array",
+// "string", "boolean", "null" or "number".
+func valueKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "value"
+	}
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// tokenKind returns the JSON type of a token from json.Decoder.Token.
+func tokenKind(token json.Token) string {
+	switch token.(type) {
+	case json.Delim:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	default:
+		return "number"
+	}
 }
 
 // describeJSONError turns a decoding error into a message without file contents. The
 // messages of encoding/json can quote a character of the input, so none is passed on.
 func describeJSONError(err error) error {
 	var syntaxErr *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntaxErr):
 		return fmt.Errorf("not valid JSON (error at byte %d)", syntaxErr.Offset)
-	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return fmt.Errorf("the file contains a JSON %s instead of an object", typeErr.Value)
-	case errors.As(err, &typeErr):
-		return fmt.Errorf("the %q field is a JSON %s, which is the wrong type", typeErr.Field, typeErr.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return errors.New("not valid JSON (the file ends inside the object, so it may be cut short)")
 	default:
-		return errors.New("not a valid credential object")
+		return errors.New("not valid JSON")
 	}
 }

@@ -158,19 +158,22 @@ func tokenError(status int, body []byte, secrets ...string) *SignInError {
 
 // cleanOAuthError keeps an "error" value readable in messages and logs.
 func cleanOAuthError(value string, secrets ...string) string {
-	if containsSecret(value, secrets) {
+	cleaned := stripControl(value)
+	// Removing control characters can join the pieces of a secret, so both forms are checked.
+	if containsSecret(value, secrets) || containsSecret(cleaned, secrets) {
 		return "invalid_reply"
 	}
-	return clip(stripControl(value), 64)
+	return clip(cleaned, 64)
 }
 
 // cleanDescription keeps an "error_description" value readable, and drops it when it
 // contains a secret, since it ends up in messages, pages and logs.
 func cleanDescription(value string, secrets ...string) string {
-	if containsSecret(value, secrets) {
+	cleaned := stripControl(value)
+	if containsSecret(value, secrets) || containsSecret(cleaned, secrets) {
 		return ""
 	}
-	return clip(stripControl(value), 300)
+	return clip(cleaned, 300)
 }
 
 func containsSecret(value string, secrets []string) bool {
@@ -182,9 +185,12 @@ func containsSecret(value string, secrets []string) bool {
 	return false
 }
 
+// stripControl removes control characters and invisible format characters (Unicode
+// category Cf, such as bidirectional overrides and zero-width spaces), which could make
+// a page or log line read differently from its text.
 func stripControl(value string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A test that needs other processes runs this binary again in a helper mode.
+	if mode := os.Getenv(helperModeEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -125,6 +130,12 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 // testEnv is a Service wired to a fake token endpoint and a temporary credential file.

@@ -120,7 +120,7 @@ func (s *Service) armExpiryLocked() {
 // startWatching watches the credential folder for changes made by other processes.
 func (s *Service) startWatching() error {
 	dir := filepath.Dir(s.store.Path)
-	if err := ensureDir(dir); err != nil {
+	if err := s.store.ensureDir(dir); err != nil {
 		return err
 	}
 	watcher, err := fsnotify.NewWatcher()

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,16 +18,6 @@ import (
 
 // scope is the only scope Poe's authorize endpoint accepts.
 const scope = "apikey:create"
-
-// Callback server limits. The write timeout covers the token exchange, which runs before
-// the page is written.
-const (
-	callbackReadHeaderTimeout = 10 * time.Second
-	callbackReadTimeout       = 15 * time.Second
-	callbackWriteTimeout      = defaultHTTPTimeout + 15*time.Second
-	callbackIdleTimeout       = 15 * time.Second
-	callbackMaxHeaderBytes    = 16 << 10
-)
 
 // errNotPending is returned by acceptResponse when the attempt already has a response.
 var errNotPending = errors.New("the sign-in attempt already has a response")
@@ -117,20 +106,6 @@ func (s *Service) StartOAuth(ctx context.Context) (OAuthAttempt, error) {
 		Instructions: instructions,
 		ExpiresAt:    a.expiresAt,
 	}, nil
-}
-
-// newCallbackServer returns the attempt's callback server, with timeouts and a header
-// limit so that a client cannot hold it open or fill its memory.
-func (s *Service) newCallbackServer(a *attempt) *http.Server {
-	return &http.Server{
-		Handler:           s.callbackHandler(a),
-		ReadHeaderTimeout: callbackReadHeaderTimeout,
-		ReadTimeout:       callbackReadTimeout,
-		WriteTimeout:      callbackWriteTimeout,
-		IdleTimeout:       callbackIdleTimeout,
-		MaxHeaderBytes:    callbackMaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
 }
 
 // expire ends a pending attempt when its time is up. A claimed attempt is left to its

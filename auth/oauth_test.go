@@ -412,6 +412,8 @@ func TestNewServiceConfigErrors(t *testing.T) {
 		{"public listen address", Config{Store: store, ListenAddr: "0.0.0.0:0"}},
 		{"listen address without port", Config{Store: store, ListenAddr: "127.0.0.1"}},
 		{"negative timeout", Config{Store: store, AttemptTimeout: -time.Second}},
+		{"negative header timeout", Config{Store: store, CallbackLimits: CallbackLimits{ReadHeaderTimeout: -time.Second}}},
+		{"negative header limit", Config{Store: store, CallbackLimits: CallbackLimits{MaxHeaderBytes: -1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,8 +56,9 @@ type Config struct {
 	// it should return once the browser is launched. nil: the caller opens the URL.
 	OpenBrowser func(url string) error
 
-	ListenAddr     string        // callback server address, a loopback host; "": DefaultListenAddr
-	AttemptTimeout time.Duration // lifetime of a browser sign-in attempt; 0: DefaultAttemptTimeout
+	ListenAddr     string         // callback server address, a loopback host; "": DefaultListenAddr
+	AttemptTimeout time.Duration  // lifetime of a browser sign-in attempt; 0: DefaultAttemptTimeout
+	CallbackLimits CallbackLimits // timeouts and header limit of the callback server
 
 	// OnChange receives the new State after each sign-in and sign-out, when the key expires
 	// and when another process changes the credential file. Calls come one at a time from a
@@ -117,6 +118,7 @@ type Service struct {
 	tokenURL    string
 	listenAddr  string
 	timeout     time.Duration
+	limits      CallbackLimits
 	ctx         context.Context // ends at Close; bounds token exchanges
 	cancel      context.CancelFunc
 	wake        chan struct{} // wakes the notifier, buffered 1
@@ -147,6 +149,9 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.AttemptTimeout < 0 {
 		return nil, fmt.Errorf("new auth service: AttemptTimeout %v is negative", cfg.AttemptTimeout)
 	}
+	if err := cfg.CallbackLimits.check(); err != nil {
+		return nil, err
+	}
 
 	s := &Service{
 		cfg:        cfg,
@@ -159,6 +164,7 @@ func NewService(cfg Config) (*Service, error) {
 		tokenURL:   cmpOr(cfg.TokenURL, DefaultTokenURL),
 		listenAddr: cmpOr(cfg.ListenAddr, DefaultListenAddr),
 		timeout:    cfg.AttemptTimeout,
+		limits:     cfg.CallbackLimits.withDefaults(),
 		wake:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		attempts:   make(map[string]*attempt),

@@ -35,7 +35,8 @@ func (f fileSnapshot) unchanged(info os.FileInfo, statErr error) bool {
 // refresh stats the credential file, parses it again when it changed, and re-arms the
 // expiry timer. With wake set, a change also wakes the notifier.
 func (s *Service) refresh(wake bool) fileSnapshot {
-	info, statErr := os.Stat(s.store.Path)
+	// Lstat, as in Store.load, so that a symbolic link is compared with itself.
+	info, statErr := os.Lstat(s.store.Path)
 	s.mu.Lock()
 	current := s.file
 	s.mu.Unlock()

@@ -17,9 +17,6 @@ import (
 )
 
 const (
-	dirMode  = 0o700
-	fileMode = 0o600
-
 	// maxFileSize is the largest credential file Load reads. A real one is about 200 bytes.
 	maxFileSize = 64 << 10
 
@@ -33,6 +30,10 @@ const (
 // Save and Delete hold an advisory lock on Path + ".lock" while they work. Save replaces
 // the file atomically (temporary file, fsync, rename, fsync of the folder). Readers
 // therefore never see a partial file, and several processes can share one path.
+//
+// The file must be a regular file that the current user owns. A symbolic link is
+// reported as unusable and never followed. Permissions for other users are removed from
+// the file and its folder when found; fileperm.go has the rules.
 type Store struct {
 	Path   string       // credential file, usually the result of DefaultPath
 	Logger *slog.Logger // nil: discard
@@ -90,33 +91,49 @@ func (s *Store) Load() (*Credential, error) {
 }
 
 // load reads the credential file and also returns the file's information, taken from the
-// open file so that it describes exactly the bytes that were read.
+// open file so that it describes exactly the bytes that were read. When the file is
+// unusable, the information comes from Lstat if there is any, so that callers can tell
+// whether the file changed since.
 func (s *Store) load() (*Credential, os.FileInfo, error) {
-	// Open only regular files, because opening a FIFO blocks until a writer appears.
-	info, err := os.Stat(s.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, &CorruptError{Path: s.Path, Err: err}
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, &CorruptError{Path: s.Path, Err: errors.New("not a regular file")}
+	if err := s.tightenDir(filepath.Dir(s.Path)); err != nil {
+		s.logger().Warn("cannot make the credential folder private", "error", err)
 	}
 
-	f, err := os.Open(s.Path)
+	// Lstat reports a symbolic link instead of following it. Only regular files are opened,
+	// because opening a FIFO waits for a writer.
+	info, err := os.Lstat(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, &CorruptError{Path: s.Path, Err: err}
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return nil, info, &CorruptError{Path: s.Path, Err: errSymlink}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, info, &CorruptError{Path: s.Path, Err: errors.New("not a regular file")}
+	}
+
+	f, err := os.OpenFile(s.Path, os.O_RDONLY|openFlags, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, info, &CorruptError{Path: s.Path, Err: err}
 	}
 	defer f.Close()
 
-	info, err = f.Stat()
-	if err != nil {
+	if info, err = f.Stat(); err != nil {
 		return nil, nil, &CorruptError{Path: s.Path, Err: err}
 	}
+	if !info.Mode().IsRegular() {
+		return nil, info, &CorruptError{Path: s.Path, Err: errors.New("not a regular file")}
+	}
+	if info, err = s.checkFile(f, info); err != nil {
+		return nil, info, &CorruptError{Path: s.Path, Err: err}
+	}
+
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, info, &CorruptError{Path: s.Path, Err: err}
@@ -176,7 +193,7 @@ func (s *Store) Delete() error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("delete credential file: %w", err)
+			return folderError("delete credential file", filepath.Dir(s.Path), err)
 		}
 		if err := syncDir(filepath.Dir(s.Path)); err != nil {
 			return err
@@ -189,17 +206,17 @@ func (s *Store) Delete() error {
 // withLock creates the folder if needed and runs fn while holding the advisory lock.
 func (s *Store) withLock(fn func() error) error {
 	dir := filepath.Dir(s.Path)
-	if err := ensureDir(dir); err != nil {
+	if err := s.ensureDir(dir); err != nil {
 		return err
 	}
 
 	lockPath := s.Path + ".lock"
-	lock := flock.New(lockPath, flock.SetPermissions(fileMode))
+	lock := flock.New(lockPath, flock.SetPermissions(fileMode), flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow))
 	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
 	defer cancel()
 	locked, err := lock.TryLockContext(ctx, lockRetry)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("lock credential file %q: %w", lockPath, err)
+		return folderError(fmt.Sprintf("lock credential file %q", lockPath), dir, err)
 	}
 	if !locked {
 		return fmt.Errorf("lock credential file %q: another process held it for over %v; retry, or remove the lock file if no poe-sidecar is running",
@@ -269,7 +286,7 @@ func (s *Store) moveAsideIfCorrupt() (bool, error) {
 			continue
 		}
 		if err := os.Rename(s.Path, aside); err != nil {
-			return false, fmt.Errorf("move unusable credential file aside: %w", err)
+			return false, folderError("move unusable credential file aside", filepath.Dir(s.Path), err)
 		}
 		corrupt.AsidePath = aside
 		s.logger().Warn("moved unusable credential file aside", "path", s.Path, "aside", aside, "error", corrupt.Err)
@@ -285,7 +302,7 @@ func (s *Store) writeAtomic(data []byte) (err error) {
 	dir := filepath.Dir(s.Path)
 	f, err := os.CreateTemp(dir, s.tempPrefix()+"*")
 	if err != nil {
-		return fmt.Errorf("create temporary credential file: %w", err)
+		return folderError("create temporary credential file", dir, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -309,20 +326,9 @@ func (s *Store) writeAtomic(data []byte) (err error) {
 		return fmt.Errorf("close temporary credential file: %w", err)
 	}
 	if err := os.Rename(tmp, s.Path); err != nil {
-		return fmt.Errorf("replace credential file: %w", err)
+		return folderError("replace credential file", dir, err)
 	}
 	return syncDir(dir)
-}
-
-// ensureDir creates dir and its parents and sets dir's mode to 0700 whatever the umask.
-func ensureDir(dir string) error {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return fmt.Errorf("create credential folder: %w", err)
-	}
-	if err := os.Chmod(dir, dirMode); err != nil {
-		return fmt.Errorf("set mode of credential folder: %w", err)
-	}
-	return nil
 }
 
 // syncDir flushes a folder, so that a rename or removal in it survives a crash.

@@ -115,7 +115,7 @@ func BenchmarkRelayChunk(b *testing.B) {
 
 func benchmarkRelayChunk(b *testing.B, direct bool) {
 	input, feed := io.Pipe()
-	output := &responseWatcher{id: []byte(`{"id":2,`), seen: make(chan struct{})}
+	output := &responseWatcher{id: []byte(`"id":2,`), seen: make(chan struct{})}
 	stream := NewStream(input, output, input, 0, nil)
 	transport := &chunkTransport{}
 	cfg := Config{
