@@ -83,7 +83,13 @@ func (e *Error) Error() string {
 	}
 
 	if step := e.nextStep(); step != "" {
-		b.WriteString("; ")
+		// Poe's own message may already end a sentence.
+		if strings.HasSuffix(detail, ".") || strings.HasSuffix(detail, "!") {
+			b.WriteString(" ")
+			step = strings.ToUpper(step[:1]) + step[1:]
+		} else {
+			b.WriteString("; ")
+		}
 		b.WriteString(step)
 	}
 	return b.String()

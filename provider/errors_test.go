@@ -289,3 +289,14 @@ func TestErrorMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestErrorMessageEndsSentence(t *testing.T) {
+	e := &Error{Reason: ReasonRateLimited, Status: 429, Message: "Retry after the time in the Retry-After header.", RetryAfter: 17 * time.Second}
+	got := e.Error()
+	if strings.Contains(got, ".;") {
+		t.Errorf("Error() = %q, which joins two sentences with \".;\"", got)
+	}
+	if !strings.Contains(got, "Wait 17 seconds") {
+		t.Errorf("Error() = %q, want the next step as its own sentence", got)
+	}
+}

@@ -153,7 +153,7 @@ func (s *Stream) readFrame() ([]byte, error) {
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil || n < 0 {
-			return nil, &FrameError{Reason: fmt.Sprintf("Content-Length %q is not a non-negative integer", truncate(value, 64))}
+			return nil, &FrameError{Reason: fmt.Sprintf("Content-Length %q is not a non-negative integer", truncate(strings.TrimSpace(value), 64))}
 		}
 		if n > int64(s.maxLen) {
 			return nil, &FrameError{Reason: fmt.Sprintf("Content-Length %d is above the maximum message size of %d bytes", n, s.maxLen)}

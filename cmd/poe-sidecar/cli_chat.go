@@ -124,6 +124,14 @@ func (c *cli) streamAnswer(ctx context.Context, poe *provider.Client, key string
 		if writeErr != nil {
 			return
 		}
+		if c.stdoutTTY {
+			// The answer may carry terminal escapes (a prompt can steer a model
+			// into sending them), which would retitle or clear the terminal.
+			text = stripTerminalControls(text)
+			if text == "" {
+				return
+			}
+		}
 		if _, writeErr = io.WriteString(c.stdout, text); writeErr != nil {
 			cancel()
 			return
@@ -186,4 +194,23 @@ func readPrompt(ctx context.Context, stdin io.Reader) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// stripTerminalControls removes the characters a terminal acts on instead of
+// showing: C0 controls other than newline and tab (a carriage return can hide
+// text by overwriting it), DEL, and C1 controls. Removing ESC and the C1 CSI
+// and OSC introducers leaves any escape sequence as plain, harmless text.
+func stripTerminalControls(text string) string {
+	clean := func(r rune) bool {
+		return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f)
+	}
+	if strings.IndexFunc(text, clean) < 0 {
+		return text
+	}
+	return strings.Map(func(r rune) rune {
+		if clean(r) {
+			return -1
+		}
+		return r
+	}, text)
 }

@@ -72,7 +72,26 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name+":", value) }
 
+	// The balance is asked for first, because Poe's answer decides whether the
+	// key works; the rows are printed after the sign-in lines.
+	var (
+		balanceErr  error
+		balanceRows [][2]string
+	)
+	if st.SignedIn {
+		balanceErr = c.balanceRows(ctx, svc, p, func(name, value string) {
+			balanceRows = append(balanceRows, [2]string{name, value})
+		})
+	}
+	rejected := false
+	if balanceErr != nil {
+		_, code := c.describe(balanceErr)
+		rejected = code == exitAuthRequired
+	}
+
 	switch {
+	case st.SignedIn && rejected:
+		row("Signed in", s.red("no, Poe rejected the key"))
 	case st.SignedIn:
 		row("Signed in", s.green("yes"))
 	case st.Expired:
@@ -101,9 +120,8 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 		row("Problem", s.red(sentence(st.Problem.Message)))
 	}
 
-	var balanceErr error
-	if st.SignedIn {
-		balanceErr = c.balanceRows(ctx, svc, p, row)
+	for _, r := range balanceRows {
+		row(r[0], r[1])
 	}
 	_ = tw.Flush()
 

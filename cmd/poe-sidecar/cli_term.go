@@ -54,7 +54,8 @@ func newCLI(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) strin
 	colour := getenv("NO_COLOR") == "" && !dumb
 	c.outStyle = style{on: colour && c.stdoutTTY}
 	c.errStyle = style{on: colour && c.stderrTTY}
-	c.animate = c.stderrTTY && !dumb
+	// Spinners go with colour: the README promises neither under NO_COLOR.
+	c.animate = c.stderrTTY && !dumb && getenv("NO_COLOR") == ""
 	return c
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,14 +20,33 @@ import (
 
 const demoPrompt = "Explain in one paragraph what an editor sidecar does."
 
+const demoUsage = `Usage: poe-sidecar demo [--chunk-delay DURATION]
+
+Runs this binary as a sidecar against a fake Poe on 127.0.0.1 and plays the editor and
+the browser: browser sign-in through the loopback callback, the model list, and one
+streamed answer. It needs no account and no network, and leaves your stored key alone.
+
+Flags:
+  --chunk-delay DURATION   pause between the fake Poe's streamed chunks (default 40ms)
+`
+
 // runDemo plays an editor and a browser against a real sidecar process (this
 // same binary) that talks to a fake Poe on 127.0.0.1, so a newcomer sees the
 // whole flow without an account. Nothing it does touches the user's stored key.
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	delay := flags.Duration("chunk-delay", 40*time.Millisecond, "pause between streamed chunks of the fake Poe")
+	flags.SetOutput(io.Discard)
+	delay := flags.Duration("chunk-delay", 40*time.Millisecond, "")
 	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, demoUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "poe-sidecar demo: %v\nRun 'poe-sidecar demo --help' for usage.\n", err)
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "poe-sidecar demo: unexpected argument %q\nRun 'poe-sidecar demo --help' for usage.\n", flags.Arg(0))
 		return 2
 	}
 

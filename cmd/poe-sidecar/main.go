@@ -126,6 +126,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logger, logPath, closeLog := openLog(*logStderr, *logFile, level, stderr)
 	defer closeLog()
 
+	if isTerminal(stdin) {
+		// A person typed the bare command: say what it is waiting for, since
+		// stdout belongs to the protocol and nothing else appears.
+		fmt.Fprintln(stderr, "poe-sidecar is waiting for an editor to speak JSON-RPC on stdin; to try it, run 'poe-sidecar demo', and 'poe-sidecar help' lists the commands. Ctrl-D ends it.")
+	}
+
 	return serve(stdin, stdout, serveOptions{
 		trace:      *trace,
 		logger:     logger,
@@ -173,9 +179,11 @@ func serve(stdin io.Reader, stdout io.Writer, opts serveOptions) int {
 
 	select {
 	case <-conn.DisconnectNotify():
-		logger.Info("stdin closed; stopping")
+		if stream.Err() == nil {
+			logger.Info("stdin closed; stopping")
+		}
 	case <-server.Exited():
-		logger.Info("exit received; stopping")
+		logger.Info("the session ended; stopping")
 	}
 	_ = conn.Close()
 

@@ -129,6 +129,38 @@ function H.contains(text, part, what)
   end
 end
 
+--- Fails when text contains part (plain match).
+function H.lacks(text, part, what)
+  if type(text) == "string" and text:find(part, 1, true) then
+    error(("%s: %s contains %q"):format(what, vim.inspect(text), part), 2)
+  end
+end
+
+--- Returns how many times part occurs in text (plain match, not overlapping).
+---@param text string
+---@param part string
+---@return integer
+function H.count(text, part)
+  local n, start = 0, 1
+  while true do
+    local first, last = text:find(part, start, true)
+    if not first then
+      return n
+    end
+    n, start = n + 1, last + 1
+  end
+end
+
+--- Returns the notifications at level whose text contains part.
+---@param part string
+---@param level integer|nil
+---@return test.Note[]
+function H.notes_with(part, level)
+  return vim.tbl_filter(function(note)
+    return note.message:find(part, 1, true) ~= nil and (level == nil or note.level == level)
+  end, H.notes)
+end
+
 --- Fails unless value is truthy.
 function H.truthy(value, what)
   if not value then

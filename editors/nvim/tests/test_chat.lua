@@ -39,6 +39,11 @@ local function long_reply(n)
   return table.concat(words, " ")
 end
 
+--- Types keys as the user would, and waits until Neovim has handled them.
+local function type_keys(keys)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), "x", false)
+end
+
 H.test("models picker shows owner and context", function()
   prepare()
   local shown, prompt
@@ -189,9 +194,6 @@ H.test("typing while answer streams", function()
     return H.buffer_text(bufnr):find("word3 ", 1, true) ~= nil
   end, "the answer to start")
 
-  local function type_keys(keys)
-    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys, true, false, true), "x", false)
-  end
   type_keys("GAnext<Esc>")
   H.wait(function()
     return H.buffer_text(bufnr):find("word20 ", 1, true) ~= nil
@@ -204,6 +206,58 @@ H.test("typing while answer streams", function()
   H.eq(lines[#lines], "next question", "typed line")
   H.eq(lines[#lines - 1], "## You", "heading above the typed line")
   H.eq(lines[#lines - 3], long_reply(60), "answer")
+end)
+
+H.test("buffer emptied mid-stream", function()
+  prepare()
+  vim.cmd("PoeChat /long 80")
+  local bufnr = vim.api.nvim_get_current_buf()
+  H.wait(function()
+    return H.buffer_text(bufnr):find("word3 ", 1, true) ~= nil
+  end, "the answer to start")
+  type_keys("ggdG")
+  local chat = wait_answer(bufnr, 2)
+  H.eq(H.notes_with("", levels.ERROR), {}, "error notifications")
+  H.contains(H.buffer_text(bufnr), "word79", "the rest of the answer")
+
+  -- The "## You" heading went with the rest, so sending adds a new one.
+  type_keys("Gofollow up<Esc>")
+  H.eq(require("poe.chat").send(bufnr), false, "send without a heading")
+  H.wait_note("heading was missing, so a new one was added at the end", levels.WARN)
+  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  H.eq({ lines[#lines - 1], lines[#lines] }, { "## You", "" }, "new heading at the end")
+
+  vim.api.nvim_buf_set_lines(bufnr, -2, -1, false, { "follow up" })
+  H.eq(require("poe.chat").send(bufnr), true, "send under the new heading")
+  wait_answer(bufnr, 4)
+  H.eq(chat.messages[3].content, "follow up", "message")
+  H.contains(H.buffer_text(bufnr), "## You\nfollow up\n\n## GPT-5.4\nHello from the fake Poe (GPT-5.4). You said: follow up\n\n## You\n", "buffer")
+end)
+
+H.test("undo leaves streamed answer", function()
+  prepare()
+  vim.cmd("PoeChat /long 60")
+  local bufnr = vim.api.nvim_get_current_buf()
+  H.wait(function()
+    return H.buffer_text(bufnr):find("word5 ", 1, true) ~= nil
+  end, "the answer to start")
+  type_keys("u")
+  H.wait(function()
+    return H.buffer_text(bufnr):find("word15 ", 1, true) ~= nil
+  end, "more of the answer")
+  type_keys("uu")
+  wait_answer(bufnr, 2)
+  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  H.eq(lines[#lines - 3], long_reply(60), "answer after undo during the stream")
+
+  type_keys("GAtyped<Esc>")
+  type_keys("u")
+  lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  H.eq(lines[#lines], "", "typed text undone")
+  type_keys("uuu")
+  H.eq(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), lines, "nothing more to undo")
+  H.eq(lines[#lines - 3], long_reply(60), "answer")
+  H.eq(lines[1], "# Poe chat: GPT-5.4", "title")
 end)
 
 H.test("selection sent as context", function()

@@ -198,6 +198,50 @@ H.test("setup rejects invalid options", function()
   end
 end)
 
+H.test("setup checks init_options", function()
+  local cases = {
+    { opts = { logLevel = "loud" }, want = "option init_options.logLevel must be \"debug\", \"info\", \"warn\" or \"error\", not \"loud\"" },
+    { opts = { base_url = "http://127.0.0.1:9" }, want = "unknown option init_options.base_url; the sidecar takes baseUrl, logLevel" },
+    { opts = { baseUrl = "127.0.0.1:9" }, want = "option init_options.baseUrl must be an http:// or https:// URL" },
+    { opts = { openBrowser = "yes" }, want = "option init_options.openBrowser must be true or false" },
+    { opts = { signInTimeoutSeconds = 0 }, want = "option init_options.signInTimeoutSeconds must be a number of seconds above 0" },
+    { opts = { streamIdleTimeoutSeconds = 700000 }, want = "option init_options.streamIdleTimeoutSeconds must be" },
+  }
+  for _, case in ipairs(cases) do
+    local ok, err = pcall(require("poe").setup, { init_options = case.opts })
+    H.eq(ok, false, vim.inspect(case.opts) .. " accepted")
+    H.contains(err, case.want, vim.inspect(case.opts) .. " error")
+  end
+
+  require("poe").setup({
+    init_options = {
+      baseUrl = "https://api.poe.com/v1",
+      openBrowser = false,
+      logLevel = "debug",
+      signInTimeoutSeconds = 60,
+      streamIdleTimeoutSeconds = 30.5,
+    },
+  })
+  require("poe").setup()
+end)
+
+H.test("api functions check callback", function()
+  local api = require("poe.api")
+  local doc = table.concat(vim.fn.readfile(H.root .. "/doc/poe.txt"), "\n")
+  local names = vim.tbl_keys(api)
+  table.sort(names)
+  H.eq(#names, 9, "functions in poe.api")
+  for _, name in ipairs(names) do
+    -- Params first: a method without params gets a table as its callback, as when
+    -- following a doc that gave every function params. Neither call sends a request.
+    local ok, err = pcall(api[name], {}, "not a function")
+    local signature = type(err) == "string" and err:match("poe%.api%.([%w_]+%b())")
+    H.eq(ok, false, name .. " with a wrong callback")
+    H.contains(err, "callback must be a function", name .. " error")
+    H.truthy(doc:find(signature, 1, true), ("doc/poe.txt lists %q"):format(signature))
+  end
+end)
+
 H.test("setup merges options", function()
   require("poe").setup({ cmd = "/opt/poe-sidecar", keymaps = { send = { i = false } }, chat = { size = 60 } })
   local options = require("poe.config").get()
@@ -227,7 +271,8 @@ H.test("missing sidecar explains install", function()
   require("poe").setup({ cmd = { "/nonexistent/poe-sidecar" } })
   vim.cmd("PoeStatus")
   local note = H.wait_note("was not found at /nonexistent/poe-sidecar", vim.log.levels.ERROR)
-  H.contains(note.message, "go install github.com/poe-sidecar/poe-sidecar/cmd/poe-sidecar@latest", "install hint")
+  H.contains(note.message, "from a clone of the poe-sidecar repository with `go install ./cmd/poe-sidecar`", "install hint")
+  H.lacks(note.message, "@latest", "module proxy install, which fails")
   H.contains(note.message, "setup()", "configuration hint")
 end)
 
@@ -266,6 +311,27 @@ H.test("help documents commands and options", function()
   end
   H.truthy(tags["poe.stream()"], "help tag poe.stream()")
   H.truthy(tags["poe-health"], "help tag poe-health")
+end)
+
+H.test("help poe opens the manual's top", function()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir .. "/doc", "p")
+  vim.fn.writefile(vim.fn.readfile(H.root .. "/doc/poe.txt"), dir .. "/doc/poe.txt")
+  vim.cmd("helptags " .. vim.fn.fnameescape(dir .. "/doc"))
+  local rtp = vim.o.runtimepath
+  vim.o.runtimepath = dir .. "," .. rtp
+  local ok, err = pcall(vim.cmd, "help poe")
+  vim.o.runtimepath = rtp
+  H.truthy(ok, tostring(err))
+  H.eq(vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ":t"), "poe.txt", "help file")
+  H.eq(vim.fn.line("."), 1, "line")
+  vim.cmd("helpclose")
+end)
+
+H.test("gitignore lists doc/tags", function()
+  local path = H.root .. "/.gitignore"
+  H.truthy(vim.loop.fs_stat(path), path .. " exists")
+  H.truthy(vim.tbl_contains(vim.fn.readfile(path), "/doc/tags"), "/doc/tags in " .. path)
 end)
 
 H.test("setup defines commands", function()

@@ -7,6 +7,7 @@ local levels = vim.log.levels
 local fake = H.start_fake({ "-key", H.KEY, "-chunk-delay", "20ms" })
 local expiring_fake = H.start_fake({ "-key-expires-in", "2" })
 local limited_fake = H.start_fake({ "-key", H.KEY, "-fault", '{"chatStatus":429,"retryAfter":"7"}' })
+local failing_fake = H.start_fake({ "-key", H.KEY, "-fault", '{"stream":"midstream_error_data"}' })
 
 local function follow(url)
   vim.fn.jobstart({ "curl", "-sS", "-L", "-o", "/dev/null", url })
@@ -70,7 +71,81 @@ H.test("rate limit shows retry time", function()
   H.sign_in_with_key()
   vim.cmd("PoeChat hello")
   local note = H.wait_note("Chat failed", levels.ERROR)
-  H.contains(note.message, "Poe asks to wait 7 seconds before the next request.", "retry hint")
+  H.contains(note.message, "7 seconds", "retry hint")
+  H.eq(H.count(note.message, "7 seconds"), 1, "times the wait is given in " .. note.message)
+  H.eq(H.count(note.message, "Rate limit exceeded."), 1, "times Poe's words appear in " .. note.message)
+end)
+
+H.test("chat error keeps partial answer", function()
+  prepare(failing_fake)
+  H.sign_in_with_key()
+  vim.cmd("PoeChat /long 20")
+  local bufnr = vim.api.nvim_get_current_buf()
+  H.wait_note("Chat failed", levels.ERROR)
+  local chat = require("poe.chat").get(bufnr)
+  H.wait(function()
+    return chat.stream == nil
+  end, "the chat to end")
+
+  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  local error_row
+  for i, line in ipairs(lines) do
+    if line:find("**Error:**", 1, true) then
+      error_row = i
+    end
+  end
+  H.truthy(error_row, "error line in:\n" .. H.buffer_text(bufnr))
+  H.truthy(vim.startswith(lines[error_row], "> **Error:** "), "quote at the start of " .. lines[error_row])
+  H.eq(lines[error_row - 1], "", "blank line before the error")
+  H.truthy(vim.startswith(lines[error_row - 2], "word0 word1"), "partial answer above: " .. lines[error_row - 2])
+
+  H.eq(#chat.messages, 2, "messages")
+  H.eq(chat.messages[2].role, "assistant", "partial answer recorded")
+  H.eq(chat.messages[2].content, lines[error_row - 2], "recorded text")
+end)
+
+H.test("failed message left out", function()
+  prepare()
+  vim.cmd("PoeChat hello")
+  local bufnr = vim.api.nvim_get_current_buf()
+  H.wait_note("Chat failed", levels.ERROR)
+  local chat = require("poe.chat").get(bufnr)
+  H.wait(function()
+    return chat.stream == nil
+  end, "the chat to end")
+  H.eq(chat.messages, {}, "conversation after a request that got no answer")
+
+  H.sign_in_with_key()
+  local sent
+  local api = require("poe.api")
+  local real_send = api.chat_send
+  H.stub(api, "chat_send", function(params, callback)
+    sent = params
+    return real_send(params, callback)
+  end)
+  vim.api.nvim_buf_set_lines(bufnr, -2, -1, false, { "hello again" })
+  H.eq(require("poe.chat").send(bufnr), true, "send again")
+  H.wait(function()
+    return chat.stream == nil and #chat.messages == 2
+  end, "the answer")
+  H.eq(sent.messages, { { role = "user", content = "hello again" } }, "messages sent")
+end)
+
+H.test("status names damaged file once", function()
+  local path = "/tmp/poe/auth.json"
+  local lines = require("poe.status").describe({
+    signedIn = false,
+    expired = false,
+    problem = {
+      reason = "corrupt_credentials",
+      path = path,
+      message = ('credential file "%s" is unusable; sign in to Poe again to replace it'):format(path),
+    },
+  })
+  local text = table.concat(lines, "\n")
+  H.eq(H.count(text, path), 1, "times the path appears in " .. text)
+  H.eq(H.count(text, "replace it"), 1, "times the advice appears in " .. text)
+  H.contains(text, ":PoeSignIn", "command")
 end)
 
 H.test("sidecar restarts after crash", function()
@@ -126,6 +201,34 @@ H.test("restarts are bounded", function()
   H.wait_note("Not signed in. Run :PoeSignIn.", levels.INFO)
 end)
 
+H.test("one crash counted as 1 time", function()
+  prepare(nil, { max_restarts = 0 })
+  require("poe.sidecar").ensure_started()
+  kill_sidecar()
+  local note = H.wait_note("so it is not restarted automatically", levels.ERROR)
+  H.contains(note.message, "exited 1 time within 3 minutes", "count")
+end)
+
+H.test("exit before handshake fails requests", function()
+  prepare(nil, { cmd = { "true" } })
+  vim.cmd("PoeStatus")
+  vim.cmd("PoeModels")
+  local status = H.wait_note("Reading the sign-in state failed", levels.ERROR, 5000)
+  local models = H.wait_note("Listing Poe's models failed", levels.ERROR, 5000)
+  for _, note in ipairs({ status, models }) do
+    H.contains(note.message, "exited (exit code 0, signal 0) before the LSP handshake", "cause")
+    H.contains(note.message, vim.lsp.get_log_path(), "LSP log named")
+  end
+  H.eq(require("poe.sidecar").client(), nil, "no sidecar running")
+  H.eq(H.find_note("restarting"), nil, "no restart")
+
+  -- Without a request waiting, the exit is reported by itself.
+  H.notes = {}
+  require("poe.sidecar").ensure_started()
+  local note = H.wait_note("before the LSP handshake", levels.ERROR, 5000)
+  H.contains(note.message, "not restarted automatically", "no restart")
+end)
+
 H.test("error data formatting", function()
   local format = require("poe.notify").format_error
   local cases = {
@@ -136,6 +239,26 @@ H.test("error data formatting", function()
     {
       err = { code = 1001, message = "The key file cannot be read.", data = { reason = "corrupt_credentials", path = "/tmp/auth.json", action = "signIn" } },
       want = "The key file cannot be read.\nFile: /tmp/auth.json\nRun :PoeSignIn to sign in.",
+    },
+    {
+      err = {
+        code = 1006,
+        message = "Poe rate-limited the chat request (HTTP 429): Slow down.; wait 17 seconds and try again.",
+        data = { reason = "rate_limited", type = "rate_limit_error", message = "Slow down.", retryAfter = 17 },
+      },
+      want = "Poe rate-limited the chat request (HTTP 429): Slow down.; wait 17 seconds and try again.",
+    },
+    {
+      err = { code = 1006, message = "Poe rate-limited the chat request.", data = { reason = "rate_limited", retryAfter = 1 } },
+      want = "Poe rate-limited the chat request.\nPoe asks to wait 1 second before the next request.",
+    },
+    {
+      err = {
+        code = 1001,
+        message = 'credential file "/tmp/auth.json" is unusable; sign in to Poe again to replace it',
+        data = { reason = "corrupt_credentials", path = "/tmp/auth.json", action = "signIn" },
+      },
+      want = 'credential file "/tmp/auth.json" is unusable; sign in to Poe again to replace it\nRun :PoeSignIn to sign in.',
     },
     { err = "plain text", want = "plain text" },
     { err = { message = "no data", data = vim.NIL }, want = "no data" },

@@ -219,6 +219,88 @@ H.test("wrong state keeps waiting", function()
   H.wait_note("Signed in with the browser", levels.INFO)
 end)
 
+H.test("pasted junk keeps waiting", function()
+  local _, opened = fresh()
+  local url = start_browser_sign_in(opened)
+  local sent = {}
+  local api = require("poe.api")
+  local real_complete = api.auth_complete
+  H.stub(api, "auth_complete", function(params, callback)
+    if params.code or params.callbackUrl then
+      table.insert(sent, params)
+    end
+    return real_complete(params, callback)
+  end)
+  H.stub(vim.ui, "input", function(_, on_confirm)
+    on_confirm("oops, this is not the address")
+  end)
+  vim.cmd("PoeSignIn paste")
+  H.wait_note("That is neither an address nor an authorization code.", levels.WARN)
+  H.eq(sent, {}, "nothing sent to the sidecar")
+  H.truthy(require("poe.signin").pending(), "still pending")
+
+  follow(url)
+  H.wait_note("Signed in with the browser", levels.INFO)
+end)
+
+H.test("paste_params shapes", function()
+  local paste_params = require("poe.signin").paste_params
+  local cases = {
+    { input = " http://127.0.0.1:5/callback?code=c&state=s ", want = { attemptId = "a", callbackUrl = "http://127.0.0.1:5/callback?code=c&state=s" } },
+    { input = "127.0.0.1:5/callback?code=c&state=s", want = { attemptId = "a", callbackUrl = "http://127.0.0.1:5/callback?code=c&state=s" } },
+    { input = "Abc-123_x.y~z", want = { attemptId = "a", code = "Abc-123_x.y~z" } },
+    { input = "two words", want = nil },
+    { input = "code=abc&state=def", want = nil },
+  }
+  for _, case in ipairs(cases) do
+    H.eq(paste_params("a", case.input), case.want, vim.inspect(case.input))
+  end
+end)
+
+H.test("ssh session opens no browser", function()
+  H.use_fake(fake)
+  local key_file = H.fresh_home()
+  H.setup()
+  local launched = {}
+  H.stub(require("poe.compat"), "open_url", function(url)
+    table.insert(launched, url)
+    return true
+  end)
+  H.stub(vim.ui, "input", function(_, on_confirm)
+    on_confirm(redirect_of(require("poe.signin").pending().url))
+  end)
+  vim.env.SSH_CONNECTION = "192.0.2.1 50000 192.0.2.2 22"
+  local ok, err = pcall(function()
+    vim.cmd("PoeSignIn browser")
+    H.wait_note("Signed in with the browser", levels.INFO)
+  end)
+  vim.env.SSH_CONNECTION = nil
+  H.truthy(ok, tostring(err))
+  H.eq(launched, {}, "browsers opened on the remote machine")
+  H.wait_note("Open this address in your browser and approve the sign-in:", levels.INFO)
+  H.truthy(vim.loop.fs_stat(key_file), "key file written")
+end)
+
+H.test("status without waiting for points", function()
+  fresh()
+  H.sign_in_with_key()
+  H.stub(require("poe.status"), "BALANCE_WAIT_MS", 50)
+  local answer
+  H.stub(require("poe.api"), "provider_balance", function(callback)
+    answer = callback
+    return { cancel = function() end }
+  end)
+  H.notes = {}
+  vim.cmd("PoeStatus")
+  local note = H.wait_note("Signed in with an API key.", levels.INFO, 3000)
+  H.contains(note.message, "Points: Poe has not answered yet", "points pending")
+  H.truthy(answer, "balance requested")
+
+  answer(nil, { points = 1234 })
+  H.wait_note("Points: 1234", levels.INFO)
+  H.eq(#H.notes, 2, "notifications")
+end)
+
 H.test("ssh session offers paste", function()
   local key_file, opened = fresh()
   vim.env.SSH_CONNECTION = "192.0.2.1 50000 192.0.2.2 22"

@@ -95,6 +95,46 @@ H.test("PoeStop elsewhere stops every answer", function()
   H.eq(require("poe.streams").count(), 0, "live streams")
 end)
 
+H.test("PoeStop in idle chat spares others", function()
+  prepare()
+  vim.cmd("PoeChat hi")
+  local idle = vim.api.nvim_get_current_buf()
+  wait_idle(idle)
+  vim.cmd("PoeChat /long 500")
+  local busy = vim.api.nvim_get_current_buf()
+  wait_text(busy, "word3 ")
+
+  vim.cmd("wincmd p")
+  H.eq(vim.api.nvim_get_current_buf(), idle, "current buffer")
+  H.notes = {}
+  vim.cmd("PoeStop")
+  H.wait_note("Nothing is streaming in this chat.", levels.INFO)
+  H.eq(require("poe").stop(), 0, "stop() in the idle chat")
+  H.truthy(require("poe.chat").get(busy).stream, "the other chat still streams")
+  wait_text(busy, "word40 ")
+  H.eq(H.buffer_text(busy):find("_(stopped)_", 1, true), nil, "other chat not stopped")
+
+  vim.cmd("wincmd p")
+  vim.cmd("PoeStop")
+  wait_idle(busy)
+end)
+
+H.test("bdelete ends streaming chat", function()
+  prepare()
+  vim.cmd("PoeChat /long 400")
+  local bufnr = vim.api.nvim_get_current_buf()
+  wait_text(bufnr, "word3 ")
+  vim.cmd("bdelete")
+  H.eq(vim.api.nvim_buf_is_loaded(bufnr), false, "buffer unloaded")
+  H.eq(require("poe.chat").get(bufnr), nil, "chat forgotten")
+  H.wait(function()
+    return require("poe.streams").count() == 0
+  end, "the stream to stop", 3000)
+  -- Notifications arrive in order, so every delta sent before the stop was handled
+  -- by the time the stream ended; none may have raised an error.
+  H.eq(H.notes_with("", levels.ERROR), {}, "error notifications")
+end)
+
 H.test("PoeStop with nothing streaming", function()
   prepare()
   vim.cmd("PoeStop")

@@ -1,12 +1,24 @@
 -- One function per sidecar method of protocol version 1. Each sends the request, starting
 -- the sidecar when needed, and calls callback(err, result) as poe.sidecar.request does.
--- Params and results are the protocol's, with JSON null read as nil inside objects.
+-- Methods without params (auth/methods, auth/status, auth/signOut, provider/balance) take
+-- only the callback. Params and results are the protocol's, with JSON null read as nil
+-- inside objects.
 
 local sidecar = require("poe.sidecar")
 
 local M = {}
 
 ---@alias poe.Callback fun(err: poe.Error|nil, result: any)
+
+--- Raises an error at the caller's call when callback is not a function, so that a call
+--- with the wrong arguments fails there, not later inside a scheduled callback.
+---@param signature string such as "auth_status(callback)"
+---@param callback any
+local function check_callback(signature, callback)
+  if type(callback) ~= "function" then
+    error(("poe.api.%s: callback must be a function, not %s"):format(signature, type(callback)), 3)
+  end
+end
 
 ---@class poe.AuthMethod
 ---@field id string "oauth" or "apiKey"
@@ -47,6 +59,7 @@ local M = {}
 ---@param callback fun(err: poe.Error|nil, result: {methods: poe.AuthMethod[]}|nil)
 ---@return poe.Request
 function M.auth_methods(callback)
+  check_callback("auth_methods(callback)", callback)
   return sidecar.request("auth/methods", nil, callback)
 end
 
@@ -55,6 +68,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: poe.Attempt|nil)
 ---@return poe.Request
 function M.auth_authorize(params, callback)
+  check_callback("auth_authorize(params, callback)", callback)
   return sidecar.request("auth/authorize", params, callback)
 end
 
@@ -64,6 +78,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: {signedIn: boolean, method: string, expiresAt: string|nil}|nil)
 ---@return poe.Request
 function M.auth_complete(params, callback)
+  check_callback("auth_complete(params, callback)", callback)
   return sidecar.request("auth/complete", params, callback)
 end
 
@@ -71,6 +86,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: poe.AuthState|nil)
 ---@return poe.Request
 function M.auth_status(callback)
+  check_callback("auth_status(callback)", callback)
   return sidecar.request("auth/status", nil, callback)
 end
 
@@ -78,6 +94,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: poe.AuthState|nil)
 ---@return poe.Request
 function M.auth_sign_out(callback)
+  check_callback("auth_sign_out(callback)", callback)
   return sidecar.request("auth/signOut", nil, callback)
 end
 
@@ -86,6 +103,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: {models: poe.Model[]}|nil)
 ---@return poe.Request
 function M.provider_models(params, callback)
+  check_callback("provider_models(params, callback)", callback)
   local refresh = params and params.refresh
   return sidecar.request("provider/models", refresh and { refresh = true } or vim.empty_dict(), callback)
 end
@@ -94,6 +112,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: {points: integer|nil, email: string|nil}|nil)
 ---@return poe.Request
 function M.provider_balance(callback)
+  check_callback("provider_balance(callback)", callback)
   return sidecar.request("provider/balance", nil, callback)
 end
 
@@ -103,6 +122,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: {streamId: string, text: string, finishReason: string, usage: table|nil}|nil)
 ---@return poe.Request
 function M.chat_send(params, callback)
+  check_callback("chat_send(params, callback)", callback)
   return sidecar.request("chat/send", params, callback)
 end
 
@@ -111,6 +131,7 @@ end
 ---@param callback fun(err: poe.Error|nil, result: {cancelled: boolean}|nil)
 ---@return poe.Request
 function M.chat_cancel(params, callback)
+  check_callback("chat_cancel(params, callback)", callback)
   return sidecar.request("chat/cancel", params, callback)
 end
 

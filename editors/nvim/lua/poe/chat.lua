@@ -21,6 +21,7 @@ local ns = vim.api.nvim_create_namespace("poe_chat")
 ---@field input_mark integer extmark on the "## You" heading above the message being written
 ---@field answer_mark integer|nil extmark at the end of the answer that is streaming
 ---@field stream poe.StreamHandle|nil the live stream, if any
+---@field parts string[]|nil the pieces of the answer that is streaming
 
 ---@type table<integer, poe.Chat>
 local chats = {}
@@ -36,24 +37,81 @@ function M.get(bufnr)
   return chats[bufnr]
 end
 
+--- Runs edit() on a chat buffer without recording it for undo. The plugin's own edits
+--- (the answer, its heading and the next "## You" heading) are not the user's, so `u`
+--- must not take them out of the buffer, or the buffer would no longer show the
+--- conversation that is sent. With 'undolevels' at -1 for the edit, Neovim drops the
+--- undo history at that change, so only what the user types after it can be undone.
+---@param bufnr integer
+---@param edit fun()
+local function edit_without_undo(bufnr, edit)
+  local saved = vim.api.nvim_buf_get_option(bufnr, "undolevels")
+  vim.api.nvim_buf_set_option(bufnr, "undolevels", -1)
+  local ok, err = pcall(edit)
+  vim.api.nvim_buf_set_option(bufnr, "undolevels", saved)
+  if not ok then
+    error(err, 0)
+  end
+end
+
+--- Returns the row and column of an extmark, moved inside the buffer. Deleting lines
+--- can leave a mark below the last line or past the end of its line.
+---@param bufnr integer
+---@param mark integer
+---@return integer row, integer col 0-based
+local function mark_position(bufnr, mark)
+  local position = vim.api.nvim_buf_get_extmark_by_id(bufnr, ns, mark, {})
+  local last = vim.api.nvim_buf_line_count(bufnr) - 1
+  local row = math.min(position[1] or last, last)
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
+  local col = position[1] == row and math.min(position[2], #line) or #line
+  return row, col
+end
+
+--- Returns the row of the "## You" heading above the message being written: the one
+--- the input mark is on, else the last "## You" line, else a new heading added at the
+--- end of the buffer (after the user deleted it).
 ---@param chat poe.Chat
----@return integer row 0-based row of the "## You" heading of the message being written
+---@return integer row 0-based
+---@return boolean added whether the heading had to be added
 local function input_row(chat)
-  return vim.api.nvim_buf_get_extmark_by_id(chat.bufnr, ns, chat.input_mark, {})[1]
+  local row = mark_position(chat.bufnr, chat.input_mark)
+  local lines = vim.api.nvim_buf_get_lines(chat.bufnr, 0, -1, false)
+  if lines[row + 1] == USER_HEADING then
+    return row, false
+  end
+  for i = #lines, 1, -1 do
+    if lines[i] == USER_HEADING then
+      vim.api.nvim_buf_set_extmark(chat.bufnr, ns, i - 1, 0, { id = chat.input_mark })
+      return i - 1, false
+    end
+  end
+  local start, heading = #lines, { "", USER_HEADING, "" }
+  if #lines == 1 and lines[1] == "" then
+    start, heading = 0, { USER_HEADING, "" }
+  end
+  edit_without_undo(chat.bufnr, function()
+    vim.api.nvim_buf_set_lines(chat.bufnr, start, -1, false, heading)
+  end)
+  row = vim.api.nvim_buf_line_count(chat.bufnr) - 2
+  vim.api.nvim_buf_set_extmark(chat.bufnr, ns, row, 0, { id = chat.input_mark })
+  return row, true
 end
 
 --- Inserts text (which may contain newlines) at the answer mark and moves the mark to
---- the end of it.
+--- the end of it. Does nothing once the buffer is unloaded (:bdelete), which also
+--- removes its extmarks.
 ---@param chat poe.Chat
 ---@param text string
 local function append_answer(chat, text)
-  if not chat.answer_mark or not vim.api.nvim_buf_is_valid(chat.bufnr) then
+  if not chat.answer_mark or not vim.api.nvim_buf_is_loaded(chat.bufnr) then
     return
   end
-  local position = vim.api.nvim_buf_get_extmark_by_id(chat.bufnr, ns, chat.answer_mark, {})
-  local row, col = position[1], position[2]
+  local row, col = mark_position(chat.bufnr, chat.answer_mark)
   local lines = vim.split(text, "\n", true)
-  vim.api.nvim_buf_set_text(chat.bufnr, row, col, row, col, lines)
+  edit_without_undo(chat.bufnr, function()
+    vim.api.nvim_buf_set_text(chat.bufnr, row, col, row, col, lines)
+  end)
 
   local end_row = row + #lines - 1
   local end_col = #lines == 1 and col + #lines[1] or #lines[#lines]
@@ -73,18 +131,26 @@ end
 ---@param result poe.StreamResult|nil
 local function on_done(chat, err, result)
   chat.stream = nil
-  local partial = (result and result.text) or ""
+  -- A failed stream has no result, so the text so far comes from the deltas.
+  local partial = (result and result.text) or table.concat(chat.parts or {})
+  chat.parts = nil
+  -- Notes start a paragraph of their own, so markdown shows them apart from the answer.
+  local gap = partial ~= "" and "\n\n" or ""
 
   if err then
-    append_answer(chat, (partial ~= "" and "\n\n" or "") .. "> **Error:** " .. notify.format_error(err):gsub("\n", " "))
+    append_answer(chat, gap .. "> **Error:** " .. notify.format_error(err):gsub("\n", " "))
     notify.show_error(err, "Chat failed")
   elseif result.finishReason == "cancelled" then
-    append_answer(chat, (partial ~= "" and "\n\n" or "") .. "_(stopped)_")
+    append_answer(chat, gap .. "_(stopped)_")
   elseif result.finishReason == "length" then
     append_answer(chat, "\n\n_(cut off: the answer reached the token limit)_")
   end
   if partial ~= "" then
     table.insert(chat.messages, { role = "assistant", content = partial })
+  elseif err and #chat.messages > 0 and chat.messages[#chat.messages].role == "user" then
+    -- No answer arrived, so the message is left out of the conversation. Sending it
+    -- again then does not put two user messages in a row.
+    table.remove(chat.messages)
   end
   chat.answer_mark = nil
 end
@@ -116,7 +182,12 @@ function M.send(bufnr)
     return false
   end
 
-  local heading = input_row(chat)
+  local heading, added = input_row(chat)
+  if added then
+    move_cursors_to_end(chat)
+    notify.warn("The \"" .. USER_HEADING .. "\" heading was missing, so a new one was added at the end; write the message under it.")
+    return false
+  end
   local lines = vim.api.nvim_buf_get_lines(chat.bufnr, heading + 1, -1, false)
   local text = vim.trim(table.concat(lines, "\n"))
   if text == "" then
@@ -130,17 +201,21 @@ function M.send(bufnr)
   while last > heading + 1 and vim.trim(vim.api.nvim_buf_get_lines(chat.bufnr, last - 1, last, false)[1]) == "" do
     last = last - 1
   end
-  vim.api.nvim_buf_set_lines(chat.bufnr, last, -1, false, { "", "## " .. chat.model, "", "", USER_HEADING, "" })
+  edit_without_undo(chat.bufnr, function()
+    vim.api.nvim_buf_set_lines(chat.bufnr, last, -1, false, { "", "## " .. chat.model, "", "", USER_HEADING, "" })
+  end)
   local answer_row = last + 2
   chat.answer_mark = vim.api.nvim_buf_set_extmark(chat.bufnr, ns, answer_row, 0, {})
   vim.api.nvim_buf_set_extmark(chat.bufnr, ns, answer_row + 2, 0, { id = chat.input_mark })
   move_cursors_to_end(chat)
 
   table.insert(chat.messages, { role = "user", content = text })
+  chat.parts = {}
   chat.stream = streams.start({
     model = chat.model,
     messages = request_messages(chat),
     on_delta = function(delta)
+      table.insert(chat.parts, delta)
       append_answer(chat, delta)
     end,
     on_done = function(err, result)
@@ -175,7 +250,7 @@ local function set_keymaps(chat)
     end,
     close = function()
       if not pcall(vim.cmd, "close") then
-        notify.info("This is the last window; :bdelete closes the chat.")
+        notify.info("This is the last window; :bdelete ends the chat.")
       end
     end,
   }
@@ -238,7 +313,9 @@ local function create(model, opts)
   end
   local lines = { "# Poe chat: " .. model, "", USER_HEADING }
   vim.list_extend(lines, #message > 0 and message or { "" })
-  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+  edit_without_undo(bufnr, function()
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+  end)
 
   ---@type poe.Chat
   local chat = {
@@ -249,8 +326,11 @@ local function create(model, opts)
   }
   chats[bufnr] = chat
   set_keymaps(chat)
-  vim.api.nvim_create_autocmd("BufWipeout", {
+  -- :bdelete unloads the buffer, which empties it and removes its extmarks, and
+  -- :bwipeout unloads it first, so the chat ends with either.
+  vim.api.nvim_create_autocmd("BufUnload", {
     buffer = bufnr,
+    once = true,
     callback = function()
       M.stop(bufnr)
       chats[bufnr] = nil

@@ -15,9 +15,14 @@ local function chat(opts)
 end
 
 local function stop()
-  if require("poe").stop() == 0 then
-    require("poe.notify").info("Nothing is streaming.")
+  if require("poe").stop() > 0 then
+    return
   end
+  if require("poe.chat").get(0) then
+    require("poe.notify").info("Nothing is streaming in this chat.")
+    return
+  end
+  require("poe.notify").info("Nothing is streaming.")
 end
 
 --- Defines the commands. Running it again redefines them.
@@ -49,7 +54,7 @@ function M.register()
     range = true,
     desc = "Open a Poe chat; a range adds those lines as context, an argument is sent at once",
   })
-  create("PoeStop", stop, { desc = "Stop Poe's answer in this chat, or every answer elsewhere" })
+  create("PoeStop", stop, { desc = "Stop Poe's answer in this chat; outside chats, stop every answer" })
 end
 
 return M

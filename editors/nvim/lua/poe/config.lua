@@ -51,6 +51,65 @@ M.chat_option_names = { "layout", "size", "system_prompt" }
 ---@type poe.Options
 local current = vim.deepcopy(M.defaults)
 
+--- The sidecar's initializationOptions (protocol version 1), each with a check that
+--- returns what the value must be when it is wrong. They are checked here because
+--- Neovim 0.7 turns a failed initialize request into a stack trace, and the sidecar
+--- ignores keys it does not know.
+---@type table<string, fun(value: any): string|nil>
+local init_option_checks = {
+  baseUrl = function(value)
+    if type(value) ~= "string" or not value:match("^https?://") then
+      return "an http:// or https:// URL"
+    end
+  end,
+  openBrowser = function(value)
+    if type(value) ~= "boolean" then
+      return "true or false"
+    end
+  end,
+  logLevel = function(value)
+    if not vim.tbl_contains({ "debug", "info", "warn", "error" }, value) then
+      return "\"debug\", \"info\", \"warn\" or \"error\""
+    end
+  end,
+}
+
+local WEEK_SECONDS = 7 * 24 * 3600
+
+---@param value any
+---@return string|nil
+local function check_seconds(value)
+  if type(value) ~= "number" or value <= 0 or value > WEEK_SECONDS then
+    return ("a number of seconds above 0 and at most %d (a week)"):format(WEEK_SECONDS)
+  end
+end
+init_option_checks.signInTimeoutSeconds = check_seconds
+init_option_checks.streamIdleTimeoutSeconds = check_seconds
+
+--- Names of the keys of the init_options option, sorted.
+M.init_option_names = vim.tbl_keys(init_option_checks)
+table.sort(M.init_option_names)
+
+---@param init_options table
+local function check_init_options(init_options)
+  for key, value in pairs(init_options) do
+    local check = init_option_checks[key]
+    if not check then
+      error(
+        ("poe: unknown option init_options.%s; the sidecar takes %s"):format(
+          tostring(key),
+          table.concat(M.init_option_names, ", ")
+        ),
+        0
+      )
+    end
+    local want = check(value)
+    if want then
+      error(("poe: option init_options.%s must be %s, not %s"):format(key, want, vim.inspect(value)), 0)
+    end
+  end
+end
+
 ---@param name string
 ---@param value any
 ---@param expected string Lua type name
@@ -89,6 +148,7 @@ local function check(opts)
   end
   check_type("cmd_env", opts.cmd_env, "table", true)
   check_type("init_options", opts.init_options, "table")
+  check_init_options(opts.init_options)
   check_type("model", opts.model, "string", true)
   check_type("max_restarts", opts.max_restarts, "number")
   if opts.max_restarts < 0 then

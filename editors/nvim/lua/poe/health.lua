@@ -102,26 +102,42 @@ local function check_sign_in(report)
   end
 end
 
----@param report poe.HealthReporter
-local function check_key_file(report)
+---@class poe.KeyFileState
+---@field path string
+---@field stat table|nil nil when the file does not exist
+---@field readable boolean
+
+--- Looks at the key file without reading it. This runs before the sidecar is started
+--- or asked anything, because the sidecar removes the permissions of other users when
+--- it reads the file, and the check must still see them.
+---@return poe.KeyFileState
+local function key_file_state()
   local data_home = sidecar_env("XDG_DATA_HOME") or (vim.loop.os_homedir() .. "/.local/share")
   local path = data_home .. "/poe-sidecar/auth.json"
   local stat = vim.loop.fs_stat(path)
+  -- fs_access checks permission without reading the key.
+  return { path = path, stat = stat, readable = stat ~= nil and vim.loop.fs_access(path, "R") == true }
+end
+
+---@param report poe.HealthReporter
+---@param key_file poe.KeyFileState
+local function check_key_file(report, key_file)
+  local path, stat = key_file.path, key_file.stat
   if not stat then
     report.info("no key file at " .. path .. " (it is written at the first sign-in)")
     return
   end
-  -- fs_access checks permission without reading the key.
-  if not vim.loop.fs_access(path, "R") then
+  if not key_file.readable then
     report.error("key file " .. path .. " is not readable", { "Fix its owner, or sign in again." })
     return
   end
   local mode = stat.mode % 512
   if mode % 64 ~= 0 then
-    report.warn(
-      ("key file %s has mode %o, so other users can read it"):format(path, mode),
-      { "Run: chmod 600 " .. vim.fn.shellescape(path) }
-    )
+    report.warn(("key file %s has mode %o, so other users can read it"):format(path, mode), {
+      "poe-sidecar removes their permissions the next time it reads the file; to do it now, run: chmod 600 "
+        .. vim.fn.shellescape(path),
+      "If another user could read it, delete the key at https://poe.com/api/keys and sign in again.",
+    })
     return
   end
   report.ok(("key file %s is readable (mode %o)"):format(path, mode))
@@ -141,6 +157,8 @@ local function check_network(report, started)
   end
   if sidecar_env("POE_API_KEY") then
     report.info("POE_API_KEY is set, so its key is used instead of the key file")
+  else
+    report.info("POE_API_KEY is not set, so the key comes from the key file")
   end
 
   local proxied = false
@@ -177,6 +195,7 @@ end
 --- Runs the checks of :checkhealth poe.
 function M.check()
   local report = compat.health()
+  local key_file = key_file_state()
   local cmd = check_binary(report)
   local started = cmd ~= nil and check_protocol(report)
 
@@ -184,7 +203,7 @@ function M.check()
   if started then
     check_sign_in(report)
   end
-  check_key_file(report)
+  check_key_file(report, key_file)
 
   check_network(report, started)
 end

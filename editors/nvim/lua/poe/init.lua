@@ -115,11 +115,13 @@ function M.set_model(id)
 end
 
 --- Stops the answer of the current chat buffer, or every stream when the current buffer
---- is not a streaming chat (:PoeStop). Returns how many streams were stopped.
+--- is not a chat (:PoeStop). In a chat where nothing streams it stops nothing, so the
+--- answers of other chats go on. Returns how many streams were stopped.
 ---@return integer
 function M.stop()
-  if require("poe.chat").stop(0) then
-    return 1
+  local chat = require("poe.chat")
+  if chat.get(0) then
+    return chat.stop(0) and 1 or 0
   end
   return require("poe.streams").cancel_all()
 end

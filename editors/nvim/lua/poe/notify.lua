@@ -59,16 +59,26 @@ function M.format_error(err, context)
   if type(data) ~= "table" then
     return table.concat(lines, "\n")
   end
+  -- The sidecar's message often quotes Poe's words, the file and the wait already, so
+  -- each is added only when the message lacks it.
+  local function in_message(part)
+    return message:find(part, 1, true) ~= nil
+  end
   local poe_message = present(data.message)
-  if poe_message and poe_message ~= "" and poe_message ~= err.message then
+  if type(poe_message) == "string" and poe_message ~= "" and not in_message(poe_message) then
     local poe_type = present(data.type)
     table.insert(lines, ("Poe replied: %s%s"):format(poe_type and (poe_type .. ": ") or "", poe_message))
   end
-  if present(data.path) then
-    table.insert(lines, "File: " .. data.path)
+  local path = present(data.path)
+  if type(path) == "string" and not in_message(path) then
+    table.insert(lines, "File: " .. path)
   end
-  if present(data.retryAfter) then
-    table.insert(lines, ("Poe asks to wait %d seconds before the next request."):format(data.retryAfter))
+  local retry_after = tonumber(present(data.retryAfter))
+  if retry_after then
+    local wait = retry_after == 1 and "1 second" or ("%d seconds"):format(retry_after)
+    if not in_message(wait) then
+      table.insert(lines, ("Poe asks to wait %s before the next request."):format(wait))
+    end
   end
   if data.action == "signIn" then
     table.insert(lines, "Run :PoeSignIn to sign in.")

@@ -18,7 +18,9 @@ local RESTART_WINDOW_SECONDS = 180
 --- How long the initialize request may take before queued requests fail.
 local HANDSHAKE_TIMEOUT_MS = 10000
 
-local INSTALL_HINT = "Install it with `go install github.com/poe-sidecar/poe-sidecar/cmd/poe-sidecar@latest`"
+-- The module is not on a Go module proxy, so `go install …@latest` fails; it is built
+-- from a clone of the repository.
+local INSTALL_HINT = "Install it from a clone of the poe-sidecar repository with `go install ./cmd/poe-sidecar`"
   .. " (Go 1.26 or newer), or set cmd in require(\"poe\").setup() to its path."
 
 ---@class poe.ServerInfo
@@ -191,6 +193,22 @@ local function on_init(client, result)
   end)
 end
 
+---@param count integer
+---@return string such as "1 time" or "3 times"
+local function times(count)
+  return count == 1 and "1 time" or (count .. " times")
+end
+
+--- Fails every request waiting for the handshake with err.
+---@param err poe.Error
+local function fail_queue(err)
+  local queue = state.queue
+  state.queue = {}
+  for _, req in ipairs(queue) do
+    req.finish(err)
+  end
+end
+
 --- Fails the queued requests and stops the client when the handshake of client_id has
 --- not finished. Neovim 0.7 leaves a client running when its initialize request fails.
 ---@param client_id integer
@@ -202,11 +220,7 @@ local function check_handshake(client_id)
     "handshake_failed",
     ("poe-sidecar did not finish the LSP handshake within %d seconds; see :LspLog."):format(HANDSHAKE_TIMEOUT_MS / 1000)
   )
-  local queue = state.queue
-  state.queue = {}
-  for _, req in ipairs(queue) do
-    req.finish(failed)
-  end
+  fail_queue(failed)
   M.stop()
 end
 
@@ -222,6 +236,30 @@ local function record_crash()
   end
   state.crashes = recent
   return #recent <= config.get().max_restarts
+end
+
+--- Handles a sidecar that exited before it finished the handshake, whatever its exit
+--- code: a wrong command, an unknown flag or a broken install. Starting it again would
+--- fail the same way, so it is not restarted, and the queued requests fail at once.
+--- Such a process has not reported its log file yet, and Neovim writes its error output
+--- to the LSP log, so the message names that log.
+---@param code integer|nil
+---@param signal integer|nil
+local function on_early_exit(code, signal)
+  local _, lsp_log = compat.lsp_log()
+  local err = notify.local_error(
+    "sidecar_exited",
+    ("poe-sidecar exited (exit code %s, signal %s) before the LSP handshake, so it is not restarted automatically. Its error output is in Neovim's LSP log, %s (:LspLog)."):format(
+      tostring(code),
+      tostring(signal),
+      lsp_log
+    )
+  )
+  if #state.queue == 0 then
+    notify.show_error(err)
+    return
+  end
+  fail_queue(err)
 end
 
 ---@param code integer|nil
@@ -242,21 +280,26 @@ local function on_exit(code, signal, client_id)
     return
   end
 
+  local handshake_done = state.info ~= nil
   local log_file = state.info and state.info.log_file
   state.client_id, state.client, state.info = nil, nil, nil
-  if state.leaving or (code == 0 and (signal or 0) == 0) then
+  if state.leaving then
+    return
+  end
+  if not handshake_done then
+    on_early_exit(code, signal)
+    return
+  end
+  if code == 0 and (signal or 0) == 0 then
     return
   end
 
   local where = log_file and (" Its log is " .. log_file .. ".") or ""
   if not record_crash() then
-    for _, req in ipairs(state.queue) do
-      req.finish(stopped)
-    end
-    state.queue = {}
+    fail_queue(stopped)
     notify.error(
-      ("poe-sidecar exited %d times within %d minutes, so it is not restarted automatically.%s The next Poe command starts it again."):format(
-        #state.crashes,
+      ("poe-sidecar exited %s within %d minutes, so it is not restarted automatically.%s The next Poe command starts it again."):format(
+        times(#state.crashes),
         RESTART_WINDOW_SECONDS / 60,
         where
       )

@@ -72,6 +72,30 @@ local function on_complete(attempt, err, result, pasted)
   notify.info(("Signed in with the browser; %s."):format(expiry_text(result.expiresAt)))
 end
 
+--- Turns what the user pasted into auth/complete params: an address becomes callbackUrl
+--- (an address copied without its scheme gets http://), and a single word of the
+--- characters an authorization code is made of becomes code. Anything else returns nil
+--- and is not sent: the sidecar ends the attempt when Poe refuses a code, so text pasted
+--- by mistake must not reach it.
+---@param attempt_id string
+---@param input string
+---@return table|nil params
+function M.paste_params(attempt_id, input)
+  input = vim.trim(input)
+  if input:match("^https?://") then
+    return { attemptId = attempt_id, callbackUrl = input }
+  end
+  if input:match("^127%.0%.0%.1[:/]") or input:match("^localhost[:/]") or input:match("^%[::1%][:/]") then
+    return { attemptId = attempt_id, callbackUrl = "http://" .. input }
+  end
+  -- RFC 6749 allows any visible ASCII in a code; real codes are URL-safe tokens, and
+  -- the callback page shows them that way.
+  if input:match("^[%w%-%._~]+$") then
+    return { attemptId = attempt_id, code = input }
+  end
+  return nil
+end
+
 --- Asks for the address the browser was sent to after approving (or the bare code) and
 --- completes the waiting sign-in with it.
 ---@param attempt poe.PendingSignIn
@@ -82,12 +106,12 @@ local function prompt_paste(attempt)
     if attempt ~= pending or not input or vim.trim(input) == "" then
       return
     end
-    input = vim.trim(input)
-    local params = { attemptId = attempt.attempt_id }
-    if input:match("^https?://") then
-      params.callbackUrl = input
-    else
-      params.code = input
+    local params = M.paste_params(attempt.attempt_id, input)
+    if not params then
+      notify.warn(
+        "That is neither an address nor an authorization code. Still waiting for the browser; paste again with :PoeSignIn paste, or stop with :PoeSignIn cancel."
+      )
+      return
     end
     api.auth_complete(params, function(err, result)
       on_complete(attempt, err, result, true)
@@ -121,11 +145,20 @@ function M.browser()
     ---@type poe.PendingSignIn
     local current = { attempt_id = attempt.attemptId, url = attempt.url, finished = false }
     pending = current
-    if not config.get().init_options.openBrowser then
+    -- Over SSH the platform opener would start a browser on the remote machine, where
+    -- the user cannot see it. An open_url function is the user's own choice, so it runs.
+    local remote = compat.is_remote()
+    local sidecar_opens = config.get().init_options.openBrowser == true
+    local open_here = not sidecar_opens and (config.get().open_url ~= nil or not remote)
+    if open_here then
       open_browser(attempt.url)
     end
+    local visit = "Approve the sign-in in your browser. If no browser opened, visit:\n"
+    if not (open_here or sidecar_opens) then
+      visit = "Open this address in your browser and approve the sign-in:\n"
+    end
     notify.info(
-      "Approve the sign-in in your browser. If no browser opened, visit:\n"
+      visit
         .. attempt.url
         .. "\n:PoeSignIn cancel stops waiting; :PoeSignIn paste takes the address the browser was redirected to."
     )
@@ -135,7 +168,7 @@ function M.browser()
 
     -- Over SSH the browser runs on another machine, so its redirect to this machine's
     -- 127.0.0.1 fails there. The address bar still contains the address to paste.
-    if compat.is_remote() then
+    if remote then
       prompt_paste(current)
     end
   end)
