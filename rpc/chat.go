@@ -200,11 +200,8 @@ func (p *chatSendParams) validate() (provider.ChatRequest, error) {
 			return provider.ChatRequest{}, invalidParams(field, "must be an object with \"role\" and \"content\"")
 		}
 		if m.Role == nil || !chatRoles[*m.Role] {
-			got := "missing"
-			if m.Role != nil {
-				got = fmt.Sprintf("%q", *m.Role)
-			}
-			return provider.ChatRequest{}, invalidParams(field+".role", `must be "system", "user" or "assistant", not %s`, got)
+			// The value is not quoted back, as a pasted key may sit there.
+			return provider.ChatRequest{}, invalidParams(field+".role", `must be "system", "user" or "assistant"`)
 		}
 		if m.Content == nil {
 			return provider.ChatRequest{}, invalidParams(field+".content", "is required and must be a string")

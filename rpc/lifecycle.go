@@ -112,6 +112,7 @@ func (s *Server) initialize(_ context.Context, req *jsonrpc2.Request) (any, erro
 	authCfg.AttemptTimeout = signInTimeout
 	authCfg.OnChange = s.authChanged
 	authCfg.Logger = s.logger.With("component", "auth")
+	authCfg.Store.Logger = authCfg.Logger
 	svc, err := auth.NewService(authCfg)
 	if err != nil {
 		return nil, fmt.Errorf("set up sign-in: %w", err)

@@ -3,17 +3,19 @@ package rpc
 import (
 	"encoding/json"
 	"log/slog"
+	"strings"
 
 	"github.com/sourcegraph/jsonrpc2"
 )
 
-// secretFields are the members whose values a trace never shows, at any
-// depth: keys, codes, pasted redirect addresses (they carry a code and a
-// state), and the authorize URL (it carries the state).
+// secretFields are the members, in lower case, whose values a trace never
+// shows, at any depth: keys, codes, pasted redirect addresses (they carry a
+// code and a state), and the authorize URL (it carries the state). Names are
+// matched in any case, as encoding/json matches them when decoding params.
 var secretFields = map[string]bool{
-	"apiKey":      true,
+	"apikey":      true,
 	"code":        true,
-	"callbackUrl": true,
+	"callbackurl": true,
 	"url":         true,
 	"state":       true,
 }
@@ -70,7 +72,7 @@ func redactValue(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, item := range v {
-			if secretFields[k] {
+			if secretFields[strings.ToLower(k)] {
 				v[k] = "[redacted]"
 				continue
 			}

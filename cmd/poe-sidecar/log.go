@@ -45,9 +45,24 @@ func openLogFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create log folder: %w", err)
 	}
-	if info, err := os.Stat(path); err == nil && info.Size() > maxLogSize {
+	info, err := os.Lstat(path)
+	if err == nil && info.Mode()&os.ModeSymlink != 0 {
+		// Appending through a link planted by someone else would write the
+		// log wherever it points.
+		return nil, fmt.Errorf("log file %q is a symbolic link; remove it or choose another file with --log-file", path)
+	}
+	if err == nil && info.Size() > maxLogSize {
 		// Best effort: another sidecar may be rotating the same file.
 		_ = os.Rename(path, path+".1")
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// A log made by an older version or another tool may be readable by others.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("make log file %q private: %w", path, err)
+	}
+	return f, nil
 }
