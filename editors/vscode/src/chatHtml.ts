@@ -20,15 +20,16 @@ export function newNonce(): string {
 /**
  * Returns the Content-Security-Policy of the page. Nothing loads by default;
  * the only script is the bundle with the nonce, styles come from the
- * extension's files, and images also from https and data addresses because
- * some Poe models return images. The page makes no network requests.
+ * extension's files, and images only from the extension and data addresses:
+ * an image in an answer is rendered as a link, so no answer makes the page
+ * fetch anything by itself. The page makes no network requests.
  */
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     `style-src ${cspSource}`,
-    `img-src ${cspSource} https: data:`,
+    `img-src ${cspSource} data:`,
     `font-src ${cspSource}`,
     "connect-src 'none'",
     "form-action 'none'",

@@ -27,6 +27,20 @@ function createRenderer() {
 
   md.validateLink = (url: string): boolean => SAFE_LINK.test(url.trim());
 
+  // An image in an answer would load by itself, and its address can carry
+  // whatever the answer put there (text from the user's code, steered by a
+  // prompt injection). So an image is shown as a link the user may follow.
+  md.renderer.rules.image = (tokens, index) => {
+    const token = tokens[index];
+    const src = String(token?.attrGet('src') ?? '');
+    const alt = token?.content ?? '';
+    const label = `image: ${alt === '' ? src : alt}`;
+    if (!SAFE_LINK.test(src.trim())) {
+      return escape(`[${label}]`);
+    }
+    return `<a href="${escape(src)}" title="${escape(src)}">${escape(`[${label}]`)}</a>`;
+  };
+
   md.renderer.rules.fence = (tokens, index) => {
     const token = tokens[index];
     if (token === undefined) {

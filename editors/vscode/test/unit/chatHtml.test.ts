@@ -24,6 +24,13 @@ describe('contentSecurityPolicy', () => {
     assert.ok(!csp.includes('unsafe-eval'));
   });
 
+  it('loads no image from the network', () => {
+    const sources = (/img-src ([^;]*)/.exec(csp)?.[1] ?? '').split(' ');
+    assert.ok(!sources.includes('https:'), sources.join(' '));
+    assert.ok(!sources.includes('http:'), sources.join(' '));
+    assert.ok(!sources.includes('*'), sources.join(' '));
+  });
+
   it('allows styles from the extension only', () => {
     assert.match(csp, new RegExp(`style-src ${inputs.cspSource.replace(/[.+]/g, '\\$&')}(;|$)`));
   });

@@ -65,3 +65,10 @@ describe('renderMarkdown', () => {
     assert.match(got, /<li><strong>bold<\/strong> and <code>code<\/code><\/li>/);
   });
 });
+
+it('turns images in an answer into links that never load', () => {
+  const got = renderMarkdown('![leak](https://127.0.0.1:9/leak.png?secret=abc) and ![x](javascript:alert(1))');
+  assert.ok(!got.includes('<img'), got);
+  assert.ok(got.includes('href="https://127.0.0.1:9/leak.png?secret=abc"'), got);
+  assert.ok(!got.includes('javascript:alert(1)"'), got);
+});
