@@ -65,6 +65,5 @@ export type FromWebview =
   | { type: 'deleteConversation'; id: string }
   | { type: 'selectModel' }
   | { type: 'signIn' }
-  | { type: 'openLink'; href: string }
   | { type: 'copy'; text: string }
   | { type: 'insert'; text: string };

@@ -103,9 +103,6 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       case 'signIn':
         await vscode.commands.executeCommand('poe.signIn');
         return;
-      case 'openLink':
-        await this.openLink(message.href);
-        return;
       case 'copy':
         await vscode.env.clipboard.writeText(message.text);
         void vscode.window.setStatusBarMessage('$(check) Copied the code', 2000);
@@ -120,19 +117,6 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
     const choice = await vscode.window.showWarningMessage('Delete this conversation?', { modal: true }, 'Delete');
     if (choice === 'Delete') {
       await this.controller.deleteConversation(id);
-    }
-  }
-
-  private async openLink(href: string): Promise<void> {
-    let uri: vscode.Uri;
-    try {
-      uri = vscode.Uri.parse(href, true);
-    } catch {
-      return;
-    }
-    // The renderer keeps only these schemes; the check repeats here because the message comes from the webview.
-    if (uri.scheme === 'http' || uri.scheme === 'https' || uri.scheme === 'mailto') {
-      await vscode.env.openExternal(uri);
     }
   }
 

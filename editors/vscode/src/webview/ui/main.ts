@@ -301,13 +301,9 @@ byId<HTMLButtonElement>('signed-out-sign-in').addEventListener('click', () => po
 // Links and code block buttons inside messages, handled once for the whole list.
 elements.messages.addEventListener('click', (event) => {
   const target = event.target instanceof Element ? event.target : null;
-  const link = target?.closest('a');
-  if (link !== null && link !== undefined) {
-    event.preventDefault();
-    const href = link.getAttribute('href');
-    if (href !== null) {
-      post({ type: 'openLink', href });
-    }
+  if (target?.closest('a')) {
+    // The webview host opens links itself, through the editor's opener and
+    // its confirmation; a second open from here would open each link twice.
     return;
   }
 
