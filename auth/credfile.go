@@ -81,9 +81,10 @@ func decodeCredential(data []byte) (*Credential, error) {
 	}
 	switch {
 	case version > fileVersion:
-		return nil, fmt.Errorf("format version %d is newer than this poe-sidecar supports (%d); update poe-sidecar", version, fileVersion)
+		// The number is not shown: errors never quote values from the file.
+		return nil, fmt.Errorf("the format version is newer than this poe-sidecar supports (%d); update poe-sidecar", fileVersion)
 	case version < 1:
-		return nil, fmt.Errorf("format version %d is invalid", version)
+		return nil, errors.New("the format version is invalid; it must be 1 or more")
 	}
 
 	cred := &Credential{}

@@ -39,7 +39,7 @@ func TestDecodeCredentialInvalid(t *testing.T) {
 		{"version float", `{"version":1.5,"method":"oauth","apiKey":` + key + `}`, `"version"`, ""},
 		{"version exponent", `{"version":1e400,"method":"oauth","apiKey":` + key + `}`, `"version"`, ""},
 		{"version huge", `{"version":123456789012345678901234567890,"method":"oauth","apiKey":` + key + `}`, `"version"`, "123456789012345678901234567890"},
-		{"version negative", `{"version":-1,"method":"oauth","apiKey":` + key + `}`, "version -1", ""},
+		{"version negative", `{"version":-1,"method":"oauth","apiKey":` + key + `}`, "format version is invalid", ""},
 		{"version future", `{"version":2,"method":"oauth","apiKey":` + key + `}`, "newer", ""},
 		{"version null", `{"version":null,"method":"oauth","apiKey":` + key + `}`, `"version"`, ""},
 		{"method null", `{"version":1,"method":null,"apiKey":` + key + `}`, `"method"`, ""},

@@ -178,7 +178,7 @@ func TestStoreCorrupt(t *testing.T) {
 		{"version string", `{"version":"1","method":"oauth","apiKey":"` + secretMarker + `"}`, `"version"`},
 		{"version missing", `{"method":"oauth","apiKey":"` + secretMarker + `"}`, "version"},
 		{"version future", `{"version":2,"method":"oauth","apiKey":"` + secretMarker + `"}`, "newer"},
-		{"version zero", `{"version":0,"method":"oauth","apiKey":"` + secretMarker + `"}`, "version 0"},
+		{"version zero", `{"version":0,"method":"oauth","apiKey":"` + secretMarker + `"}`, "format version is invalid"},
 		{"method unknown", `{"version":1,"method":"` + secretMarker + `","apiKey":"k` + secretMarker + `"}`, "method"},
 		{"key empty", `{"version":1,"method":"oauth","apiKey":"","x":"` + secretMarker + `"}`, "empty"},
 		{"expiry not time", `{"version":1,"method":"oauth","apiKey":"k` + secretMarker + `","expiresAt":"` + secretMarker + `"}`, "expiresAt"},
