@@ -174,8 +174,8 @@ func (s *Server) authSignOut(context.Context, *jsonrpc2.Request) (any, error) {
 	return toAuthStatus(st), nil
 }
 
-// authChanged sends auth/didChange, and tells the user with
-// window/showMessage when the key has just expired, since no request is
+// authChanged sends auth/didChange, and also window/showMessage when the key
+// has just expired, since no request is
 // waiting to report that.
 func (s *Server) authChanged(st auth.State) {
 	s.notify("auth/didChange", toAuthStatus(st))

@@ -15,8 +15,8 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 )
 
-// DefaultMaxMessageSize is the largest message body, in bytes, that a Stream
-// reads unless told otherwise. Larger frames end the session.
+// DefaultMaxMessageSize is the maximum message body, in bytes, that a Stream
+// reads unless NewStream gets another limit. Larger frames end the session.
 const DefaultMaxMessageSize = 16 << 20
 
 // maxHeaderLine bounds one header line, so a peer that never sends "\r\n"
@@ -71,7 +71,7 @@ func NewStream(r io.Reader, w io.Writer, c io.Closer, maxLen int, logger *slog.L
 }
 
 // ReadObject reads the next valid JSON-RPC message into v. Bodies that are not
-// valid messages are answered on the stream and skipped.
+// valid messages get an error reply on the stream and are skipped.
 func (s *Stream) ReadObject(v any) error {
 	for {
 		body, err := s.readFrame()

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// rawMessage stands in for the message type jsonrpc2 asks ReadObject to fill:
+// rawMessage replaces the message type that jsonrpc2 passes to ReadObject:
 // it keeps the body as read.
 type rawMessage struct{ body json.RawMessage }
 
@@ -204,7 +204,7 @@ func BenchmarkStreamWrite(b *testing.B) {
 }
 
 // A client that counts characters instead of bytes cuts a non-ASCII body
-// short. The cut body is answered with a parse error, and the rest of it,
+// short. The cut body gets a parse-error reply, and the rest of it,
 // read as a header, ends the session: the framing can no longer be trusted.
 func TestStreamCharacterCountedLength(t *testing.T) {
 	body := `{"jsonrpc":"2.0","method":"x","params":{"text":"héllo"}}`
